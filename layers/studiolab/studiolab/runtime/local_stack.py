@@ -1,0 +1,78 @@
+"""`studiolab up`: lock the data dir, bind the port, wire local adapters, recover pending
+jobs, start workers and serve until Ctrl-C / SIGTERM; then stop in reverse order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from studiolab.adapters.local.workers import WorkerPool
+from studiolab.runtime.datadir import DataDir
+from studiolab.runtime.server import DEFAULT_WEB_DIR, LocalServer, load_api_app
+from studiolab.runtime.settings import Settings
+from studiolab.runtime.wiring import AppContext, build_local, install, local_job_handlers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    data_dir: DataDir = field(init=False)
+    server: LocalServer = field(init=False)
+    context: AppContext = field(init=False)
+    workers: WorkerPool = field(init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def start(self) -> str:
+        """Start everything; returns the base URL. Raises AlreadyRunning / DataDirError /
+        OSError (port taken) before anything is written."""
+        self.data_dir = DataDir(self.settings.data_dir).prepare()
+        self.data_dir.lock()
+        try:
+            self.server = LocalServer(self.settings.host, self.settings.port)
+        except OSError:
+            self.data_dir.unlock()
+            raise
+        try:
+            port = self.server.server_address[1]
+            self.settings = self.settings.model_copy(update={"port": port})
+            self.context = build_local(self.settings)
+            install(self.context)
+            recovered = self.context.jobs.recover_after_restart()  # type: ignore[attr-defined]
+            if recovered:
+                log.info("re-queued %d jobs left running by a previous process", recovered)
+            self.workers = WorkerPool(
+                self.context.jobs, local_job_handlers(), threads=self.settings.workers
+            )
+            self.workers.start()
+            self.server.attach(
+                api_app=load_api_app(),
+                blobs=self.context.blobs,
+                web_dir=self.settings.web_dir or DEFAULT_WEB_DIR,
+                max_upload_bytes=self.settings.max_upload_bytes,
+            )
+        except BaseException:
+            self.server.server_close()
+            self.data_dir.unlock()
+            raise
+        return self.settings.base_url
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever(poll_interval=0.2)
+
+    def serve_in_background(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="studiolab-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Graceful: stop accepting requests, let running jobs finish, close the database."""
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(timeout=10)
+        self.server.server_close()
+        self.workers.stop(timeout=30)
+        install(None)
+        self.context.close()
+        self.data_dir.unlock()

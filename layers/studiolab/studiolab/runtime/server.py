@@ -1,0 +1,199 @@
+"""The local server of `studiolab up`: one process serving the Chalice API (through Chalice's
+LocalGateway, so routes are the same as on API Gateway), the static UI, and signed blob URLs;
+plus the worker threads of the durable job table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import mimetypes
+import shutil
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from studiolab.domain.errors import InvalidInput, NotFound, PayloadTooLarge, StudiolabError
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+API_APP_PATH = REPO_ROOT / "functions" / "api" / "app.py"
+DEFAULT_WEB_DIR = REPO_ROOT / "web"
+API_PREFIXES = ("/v1/", "/health", "/openapi.json", "/docs")
+MAX_API_BODY = 1024 * 1024
+
+
+def load_api_app(path: Path = API_APP_PATH) -> Any:
+    """Import functions/api/app.py (a Chalice project, not a package) and return `app`."""
+    spec = importlib.util.spec_from_file_location("studiolab_api_app", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no Chalice app at {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__((host, port), RequestHandler)
+        self.gateway: Any = None
+        self.blobs: Any = None
+        self.web_dir: Path = DEFAULT_WEB_DIR
+        self.max_upload_bytes = 50 * 1024 * 1024
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def attach(self, *, api_app: Any, blobs: Any, web_dir: Path, max_upload_bytes: int) -> None:
+        from chalice.config import Config
+        from chalice.local import LocalGateway
+
+        self.gateway = LocalGateway(api_app, Config.create())
+        self.blobs = blobs
+        self.web_dir = web_dir
+        self.max_upload_bytes = max_upload_bytes
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    server: LocalServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        log.info("%s %s", self.address_string(), format % args)
+
+    # -- dispatch -----------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
+    def _dispatch(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        try:
+            if path.startswith("/blobs/"):
+                self._blob(method)
+            elif path.startswith(API_PREFIXES):
+                self._api(method)
+            elif method in ("GET", "HEAD"):
+                self._static(path, head=method == "HEAD")
+            else:
+                raise NotFound(f"no route for {method} {path}")
+        except StudiolabError as error:
+            self.close_connection = True  # the request body may be unread
+            self._json(error.http_status, {"error": error.to_dict()})
+        except Exception:
+            log.exception("unhandled error on %s %s", method, self.path)
+            self.close_connection = True
+            self._json(500, {"error": {"code": "internal", "message": "internal error"}})
+
+    # -- API through Chalice's LocalGateway --------------------------------------------
+    def _api(self, method: str) -> None:
+        from chalice.local import LocalGatewayException
+
+        length = self._content_length()
+        if length > MAX_API_BODY:
+            raise PayloadTooLarge(f"request body over {MAX_API_BODY} bytes")
+        body = self.rfile.read(length) if length else None
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        try:
+            response = self.server.gateway.handle_request(method, self.path, headers, body)
+        except LocalGatewayException as error:
+            self._send(error.CODE, dict(error.headers), error.body or b"")
+            return
+        payload = response["body"]
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        self._send(response["statusCode"], response["headers"], payload or b"")
+
+    # -- signed blob URLs --------------------------------------------------------------
+    def _blob(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        key = unquote(parts.path[len("/blobs/") :])
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        blobs = self.server.blobs
+        if method in ("GET", "HEAD"):
+            info, chunks, headers = blobs.open_signed_get(key, query)
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(info.size))
+            self.end_headers()
+            if method == "GET":
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+        elif method == "PUT":
+            length = self._content_length()
+            info = blobs.accept_signed_put(
+                key, query, self.rfile, length, self.server.max_upload_bytes,
+                self.headers.get("Content-Type"),
+            )
+            self._send(200, {"ETag": info.etag}, b"")
+        else:
+            raise NotFound(f"{method} is not allowed on signed blob URLs")
+
+    # -- static UI ---------------------------------------------------------------------
+    def _static(self, path: str, *, head: bool) -> None:
+        root = self.server.web_dir.resolve()
+        relative = unquote(path).lstrip("/") or "index.html"
+        target = (root / relative).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(root) or not target.is_file():
+            raise NotFound(f"no such page: {path}")
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(target.stat().st_size))
+        self.end_headers()
+        if not head:
+            with target.open("rb") as handle:
+                shutil.copyfileobj(handle, self.wfile)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _content_length(self) -> int:
+        raw = self.headers.get("Content-Length", "0") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            raise InvalidInput(f"bad Content-Length {raw!r}") from None
+        if length < 0:
+            raise InvalidInput(f"bad Content-Length {raw!r}")
+        return length
+
+    def _json(self, status: int, document: object) -> None:
+        body = json.dumps(document).encode("utf-8")
+        self._send(status, {"Content-Type": "application/json"}, body)
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)

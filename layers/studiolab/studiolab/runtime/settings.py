@@ -1,0 +1,75 @@
+"""Typed settings from the environment (prefix STUDIOLAB_), validated once at start-up.
+
+A bad value stops start-up with ConfigError naming the environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from studiolab.domain.errors import ConfigError
+
+ENV_PREFIX = "STUDIOLAB_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    mode: Literal["local", "aws"] = "local"
+    # local mode
+    data_dir: Path = Path(".studiolab")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = None  # base of signed blob URLs; default http://host:port
+    workers: int = Field(default=2, ge=0, le=64)
+    web_dir: Path | None = None  # static UI; default: the repo's web/ folder
+    # aws mode (names handed over by CDK through the Lambda environment)
+    table_name: str | None = None
+    bucket_name: str | None = None
+    region: str | None = None
+    functions: dict[str, str] = Field(default_factory=dict)  # job topic -> Lambda name
+    # both
+    attributes_file: Path | None = None
+    signed_url_ttl_s: int = Field(default=3600, ge=1, le=604_800)
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _aws_needs_names(self) -> Settings:
+        if self.mode == "aws":
+            missing = [
+                f"{ENV_PREFIX}{name.upper()}"
+                for name in ("table_name", "bucket_name")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"mode 'aws' needs {', '.join(missing)}")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI flags) on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            name = ".".join(str(part) for part in item["loc"])
+            label = f"{ENV_PREFIX}{name.upper()}" if name else "settings"
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{label}: {message}")
+        raise ConfigError("invalid settings - " + "; ".join(problems)) from error
+
+
+@lru_cache(maxsize=1)
+def settings_from_env() -> Settings:
+    """Process-wide settings for Lambda handlers (cold start)."""
+    return load_settings()
