@@ -15,7 +15,8 @@ def test_good_keys(key: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["", "/abs", "a/", "../x", "a/../b", "a//b", "a/./b", "a\\b", "a\x00b", "a\nb", "k" * 1025]
+    "key",
+    ["", "/abs", "a/", "../x", "a/../b", "a//b", "a/./b", "a\\b", "a\x00b", "a\nb", "k" * 1025],
 )
 def test_bad_keys(key: str) -> None:
     with pytest.raises(InvalidInput):

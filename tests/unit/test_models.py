@@ -24,8 +24,12 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 def crawler_data(**changes: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "id": "cr_1", "project_id": "pr_1", "name": "skirts", "created_at": NOW,
-        "updated_at": NOW, "start_urls": ["https://shop.example/collections/skirts"],
+        "id": "cr_1",
+        "project_id": "pr_1",
+        "name": "skirts",
+        "created_at": NOW,
+        "updated_at": NOW,
+        "start_urls": ["https://shop.example/collections/skirts"],
     }
     data.update(changes)
     return data
@@ -34,8 +38,14 @@ def crawler_data(**changes: object) -> dict[str, object]:
 def test_project_valid_and_normalised() -> None:
     project = parse(
         Project,
-        {"id": "pr_1", "name": "  Flare skirts ", "shop": "Shop X", "attribute": "skirt.flare",
-         "created_at": NOW, "updated_at": NOW},
+        {
+            "id": "pr_1",
+            "name": "  Flare skirts ",
+            "shop": "Shop X",
+            "attribute": "skirt.flare",
+            "created_at": NOW,
+            "updated_at": NOW,
+        },
     )
     assert project.name == "Flare skirts"
     assert project.data_type == "image"
@@ -45,8 +55,16 @@ def test_invalid_project_names_every_bad_field() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse(
             Project,
-            {"id": "pr_1", "name": "", "shop": "x", "attribute": "Skirt Flare",
-             "data_type": "video", "created_at": NOW, "updated_at": NOW, "colour": "red"},
+            {
+                "id": "pr_1",
+                "name": "",
+                "shop": "x",
+                "attribute": "Skirt Flare",
+                "data_type": "video",
+                "created_at": NOW,
+                "updated_at": NOW,
+                "colour": "red",
+            },
         )
     assert set(caught.value.fields) == {"name", "attribute", "data_type", "colour"}
     assert "data_type" in caught.value.message
@@ -55,7 +73,10 @@ def test_invalid_project_names_every_bad_field() -> None:
 
 def test_naive_timestamps_refused_and_aware_ones_normalised_to_utc() -> None:
     with pytest.raises(InvalidInput, match="timezone"):
-        parse(Run, {"id": "r", "crawler_id": "c", "project_id": "p", "created_at": datetime(2026, 1, 1)})
+        parse(
+            Run,
+            {"id": "r", "crawler_id": "c", "project_id": "p", "created_at": datetime(2026, 1, 1)},
+        )
     plus_two = datetime(2026, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
     run = parse(Run, {"id": "r", "crawler_id": "c", "project_id": "p", "created_at": plus_two})
     assert run.created_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -63,7 +84,9 @@ def test_naive_timestamps_refused_and_aware_ones_normalised_to_utc() -> None:
 
 
 def test_crawler_defaults_allowed_domains_from_start_urls() -> None:
-    crawler = parse(Crawler, crawler_data(start_urls=["https://Shop.Example/a", "http://cdn.example/b"]))
+    crawler = parse(
+        Crawler, crawler_data(start_urls=["https://Shop.Example/a", "http://cdn.example/b"])
+    )
     assert crawler.allowed_domains == ["cdn.example", "shop.example"]
     assert crawler.politeness.delay_s == 1.0 and crawler.politeness.obey_robots
 
@@ -129,14 +152,26 @@ def test_terminal_statuses_have_no_way_out() -> None:
 
 
 def make_item(**changes: object) -> Item:
-    data: dict[str, object] = {"id": "it_1", "project_id": "pr_1", "created_at": NOW, "updated_at": NOW}
+    data: dict[str, object] = {
+        "id": "it_1",
+        "project_id": "pr_1",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
     data.update(changes)
     return parse(Item, data)
 
 
 def red(fraction: float = 1.0) -> PaletteColor:
-    return PaletteColor(hex="#C81E1E", rgb=(200, 30, 30), lab=(43.0, 65.0, 45.0), fraction=fraction,
-                        name="Vivid red", basic="Red", delta_e=2.0)
+    return PaletteColor(
+        hex="#C81E1E",
+        rgb=(200, 30, 30),
+        lab=(43.0, 65.0, 45.0),
+        fraction=fraction,
+        name="Vivid red",
+        basic="Red",
+        delta_e=2.0,
+    )
 
 
 def test_palette_hex_is_lowercased_and_validated() -> None:
@@ -156,12 +191,20 @@ def test_item_price_must_be_a_decimal_string() -> None:
 
 def test_item_filter_semantics() -> None:
     person = PersonTags(present=True, confidence=0.9, view="front", framing="full_body")
-    item = make_item(crawler_id="cr_1", attribute="skirt.flare", palette=[red()], person=person,
-                     state="done")
+    item = make_item(
+        crawler_id="cr_1", attribute="skirt.flare", palette=[red()], person=person, state="done"
+    )
     assert ItemFilter().matches(item)
-    assert ItemFilter(crawler_id="cr_1", colour="Red", model_present=True, pose_view="front",
-                      framing="full_body", state="done", kind="image",
-                      attribute="skirt.flare").matches(item)
+    assert ItemFilter(
+        crawler_id="cr_1",
+        colour="Red",
+        model_present=True,
+        pose_view="front",
+        framing="full_body",
+        state="done",
+        kind="image",
+        attribute="skirt.flare",
+    ).matches(item)
     assert not ItemFilter(colour="Blue").matches(item)
     assert not ItemFilter(model_present=False).matches(item)
     bare = make_item()

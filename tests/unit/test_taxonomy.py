@@ -27,10 +27,17 @@ def test_unknown_attribute_is_a_field_error() -> None:
 
 def test_extra_file_adds_and_renames(tmp_path: Path) -> None:
     extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps({"format": 1, "categories": {
-        "skirt": {"attributes": {"flare": "Skater skirt", "tulip": "Tulip skirt"}},
-        "lingerie": {"attributes": {"bra": "Bra"}},
-    }}))
+    extra.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "categories": {
+                    "skirt": {"attributes": {"flare": "Skater skirt", "tulip": "Tulip skirt"}},
+                    "lingerie": {"attributes": {"bra": "Bra"}},
+                },
+            }
+        )
+    )
     taxonomy = load_taxonomy(extra)
     assert taxonomy.get("skirt.flare").name == "Skater skirt"
     assert "skirt.tulip" in taxonomy and "lingerie.bra" in taxonomy
@@ -40,13 +47,17 @@ def test_extra_file_adds_and_renames(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["not json", json.dumps({"categories": {}}), json.dumps({"format": 1, "categories": []}),
-     json.dumps({"format": 1, "categories": {"skirt": {"attributes": {"Bad Slug": "x"}}}})],
+    [
+        "not json",
+        json.dumps({"categories": {}}),
+        json.dumps({"format": 1, "categories": []}),
+        json.dumps({"format": 1, "categories": {"skirt": {"attributes": {"Bad Slug": "x"}}}}),
+    ],
 )
 def test_bad_extra_file_is_a_config_error(tmp_path: Path, content: str) -> None:
     extra = tmp_path / "extra.json"
     extra.write_text(content)
-    with pytest.raises(ConfigError, match="extra.json"):
+    with pytest.raises(ConfigError, match=r"extra\.json"):
         load_taxonomy(extra)
 
 

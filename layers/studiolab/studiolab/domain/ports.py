@@ -90,16 +90,12 @@ class BlobStore(Protocol):
         """Every object under `prefix`, in key order."""
         ...
 
-    def signed_get_url(
-        self, key: str, *, expires_in: int, filename: str | None = None
-    ) -> str:
+    def signed_get_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
         """A URL anyone can GET until it expires (seconds, 1..604800). `filename` sets
         Content-Disposition: attachment."""
         ...
 
-    def signed_put_url(
-        self, key: str, *, expires_in: int, content_type: str | None = None
-    ) -> str:
+    def signed_put_url(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
         """A URL anyone can PUT the object to until it expires; the write then emits the
         same object-created event as `put`."""
         ...

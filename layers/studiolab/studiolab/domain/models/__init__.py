@@ -1,7 +1,7 @@
 """Domain models (pydantic v2). Import from here."""
 
 from studiolab.domain.models.base import DomainModel, field_errors, parse
-from studiolab.domain.models.crawler import SELECTOR_FIELDS, CrawlLimits, Crawler, Politeness
+from studiolab.domain.models.crawler import SELECTOR_FIELDS, Crawler, CrawlLimits, Politeness
 from studiolab.domain.models.export import Export, ExportCounts, ExportStatus
 from studiolab.domain.models.filters import ItemFilter
 from studiolab.domain.models.item import (

@@ -24,9 +24,7 @@ EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 class DomainModel(BaseModel):
     """Unknown fields are refused (a typo is an error, not silently dropped)."""
 
-    model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, validate_assignment=True
-    )
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
 
 
 M = TypeVar("M", bound=BaseModel)

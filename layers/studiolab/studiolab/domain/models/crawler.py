@@ -9,8 +9,19 @@ from studiolab.domain.models.base import DomainModel, EntityId, Name, UtcDatetim
 
 Strategy = Literal["auto", "shopify", "jsonld", "selectors"]
 SELECTOR_FIELDS = (
-    "product_link", "next_page", "name", "brand", "price", "currency", "sku",
-    "availability", "image", "colors", "sizes", "category", "description",
+    "product_link",
+    "next_page",
+    "name",
+    "brand",
+    "price",
+    "currency",
+    "sku",
+    "availability",
+    "image",
+    "colors",
+    "sizes",
+    "category",
+    "description",
 )
 
 

@@ -11,12 +11,30 @@ ProcessingState = Literal["pending", "processing", "done", "failed", "skipped"]
 PoseView = Literal["front", "back", "side", "unknown"]
 Framing = Literal["full_body", "upper_body", "lower_body", "detail", "none"]
 BASIC_COLOURS = (
-    "Black", "Blue", "Brown", "Green", "Grey", "Orange",
-    "Pink", "Purple", "Red", "White", "Yellow",
+    "Black",
+    "Blue",
+    "Brown",
+    "Green",
+    "Grey",
+    "Orange",
+    "Pink",
+    "Purple",
+    "Red",
+    "White",
+    "Yellow",
 )
 BasicColour = Literal[
-    "Black", "Blue", "Brown", "Green", "Grey", "Orange",
-    "Pink", "Purple", "Red", "White", "Yellow",
+    "Black",
+    "Blue",
+    "Brown",
+    "Green",
+    "Grey",
+    "Orange",
+    "Pink",
+    "Purple",
+    "Red",
+    "White",
+    "Yellow",
 ]
 HEX_PATTERN = r"^#[0-9a-f]{6}$"
 

@@ -73,8 +73,14 @@ def check_transition(current: RunStatus, target: RunStatus) -> None:
 RUN_COUNTER_FIELDS = ("pages_ok", "pages_failed", "items", "images", "bytes")
 # Fields `Catalog.update_run(set=...)` may change; status and counters have their own paths.
 RUN_SETTABLE_FIELDS = (
-    "expected_items", "stop_requested", "started_at", "finished_at", "heartbeat_at",
-    "status_message", "error", "execution_ref",
+    "expected_items",
+    "stop_requested",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "status_message",
+    "error",
+    "execution_ref",
 )
 
 

@@ -1,0 +1,3 @@
+from studiolab.runtime.cli import main
+
+main()
