@@ -1,0 +1,421 @@
+"""BlobStore on the local filesystem: object `k` is the plain file `root/k`.
+
+Layout and guarantees:
+- Every key goes through check_key, then its path is resolved (symlinks followed) and must
+  stay inside `root`, so no key and no planted symlink can reach outside the blob directory.
+- Writes are atomic: data goes to a temporary file, is fsynced, then os.replace'd into place,
+  so a reader or a crash sees the old object or the new one, never half of one.
+- Bookkeeping lives in one top-level directory, `root/.\\x7fstudiolab/` (`tmp/` for writes in
+  progress, `meta/<key>` for each object's etag and content type). Its name contains DEL,
+  which check_key refuses in keys, so it can never collide with an object and the listing
+  never shows it. Temporary files live there rather than beside their target: still the same
+  filesystem (os.replace stays atomic) and object directories only ever hold objects.
+- A meta file records the inode, size and mtime of the file it describes and is ignored when
+  they differ (crash between meta and data, concurrent writers, files dropped in by hand):
+  the etag is then recomputed and the content type guessed from the key, as S3 would.
+
+Filesystem limits S3 does not have: an object `a` and an object `a/b` cannot both exist
+(Conflict); on case-insensitive filesystems `A` and `a` are the same object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from studiolab.adapters.local.url_signer import (
+    BlobReader,
+    UrlSigner,
+    default_content_type,
+    exact_reader,
+    fsync_dir,
+    signed_get_headers,
+)
+from studiolab.domain.blobkeys import check_key, check_prefix
+from studiolab.domain.errors import (
+    BackendError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
+from studiolab.domain.ports import BlobEvents, BlobInfo
+
+INTERNAL_DIR = ".\x7fstudiolab"
+COPY_CHUNK = 1 << 20
+STALE_TEMP_SECONDS = 3600
+NAME_MAX = 255  # bytes per path segment on every common filesystem
+_Read = Callable[[int], bytes]
+
+
+@dataclass(frozen=True)
+class _Meta:
+    etag: str
+    content_type: str
+    size: int
+    mtime_ns: int
+    ino: int
+
+    def describes(self, st: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+class FilesystemBlobStore:
+    def __init__(self, root: Path, signer: UrlSigner, *, events: BlobEvents | None = None) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self._root = root.resolve()
+        self._internal = self._root / INTERNAL_DIR
+        self._tmp = self._internal / "tmp"
+        self._meta = self._internal / "meta"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._meta.mkdir(parents=True, exist_ok=True)
+        self._signer = signer
+        self._events = events
+        self._sweep_stale_temps()
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    @property
+    def signer(self) -> UrlSigner:
+        return self._signer
+
+    # writes
+
+    def put(self, key: str, data: bytes, *, content_type: str | None = None) -> BlobInfo:
+        return self._write(key, io.BytesIO(data).read, content_type)
+
+    def put_stream(
+        self, key: str, source: BinaryIO, *, content_type: str | None = None
+    ) -> BlobInfo:
+        return self._write(key, source.read, content_type)
+
+    def delete(self, key: str) -> None:
+        self._delete(self._path(key), key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix:
+            raise InvalidInput("delete_prefix needs a non-empty prefix", fields={"prefix": "empty"})
+        deleted = 0
+        for key, entry in self._walk_prefix(check_prefix(prefix)):
+            deleted += self._delete(Path(entry.path), key)
+        return deleted
+
+    # reads
+
+    def get(self, key: str) -> bytes:
+        handle, _ = self._open(key)
+        with handle:
+            return handle.read()
+
+    def stream(self, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        self._path(key)  # invalid keys fail now, absent ones on the first next()
+        if chunk_size < 1:
+            raise InvalidInput("chunk_size must be positive", fields={"chunk_size": "< 1"})
+        return self._chunks(key, chunk_size)
+
+    def head(self, key: str) -> BlobInfo:
+        handle, st = self._open(key)
+        with handle:
+            return self._info(key, st, handle.read)
+
+    def exists(self, key: str) -> bool:
+        try:
+            st = self._path(key).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return stat.S_ISREG(st.st_mode)
+
+    def list(self, prefix: str = "") -> Iterator[BlobInfo]:
+        """In UTF-8 byte order of the keys, like S3. content_type is None, as in S3's
+        ListObjectsV2: use head() when you need it."""
+        for key, entry in self._walk_prefix(check_prefix(prefix)):
+            try:
+                st = entry.stat(follow_symlinks=False)
+                meta = self._read_meta(key, st)
+                if meta is not None:
+                    etag = meta.etag
+                else:  # rare: hash it once, from the file as it is now
+                    handle, st = self._open(key)
+                    with handle:
+                        etag = self._info(key, st, handle.read).etag
+            except (FileNotFoundError, NotFound):  # deleted while we walked
+                continue
+            yield BlobInfo(key, st.st_size, etag, None, _mtime(st))
+
+    # signed URLs and the local server's side of them
+
+    def signed_get_url(self, key: str, *, expires_in: int, filename: str | None = None) -> str:
+        return self._signer.sign("get", key, expires_in, filename=filename)
+
+    def signed_put_url(self, key: str, *, expires_in: int, content_type: str | None = None) -> str:
+        return self._signer.sign("put", key, expires_in, content_type=content_type)
+
+    def open_signed_get(
+        self, key: str, query: Mapping[str, str]
+    ) -> tuple[BlobInfo, BlobReader, dict[str, str]]:
+        """Serve GET /blobs/<key>?<query>: verify the signature (Forbidden), open the object
+        (NotFound); returns its info, a reader to stream and close, and the response headers.
+        `key` and `query` come from UrlSigner.parse_target(self.path)."""
+        signed = self._signer.verify("get", key, query)
+        handle, st = self._open(key)
+        try:
+            info = self._info(key, st, handle.read)
+            handle.seek(0)
+        except BaseException:
+            handle.close()
+            raise
+        return info, BlobReader(handle), signed_get_headers(info, signed)
+
+    def accept_signed_put(
+        self,
+        key: str,
+        query: Mapping[str, str],
+        body: BinaryIO,
+        content_length: int | None,
+        max_bytes: int,
+        content_type: str | None = None,
+    ) -> BlobInfo:
+        """Serve PUT /blobs/<key>?<query>: verify first (Forbidden; a content type bound in
+        the URL must equal `content_type`, the request's header), then read exactly
+        `content_length` bytes from `body` into the object. Missing length -> InvalidInput,
+        above `max_bytes` -> PayloadTooLarge, body shorter than announced -> InvalidInput
+        and nothing is stored. The object-created event fires as for `put`."""
+        content_type = content_type or None
+        signed = self._signer.verify("put", key, query, content_type=content_type)
+        if content_length is None or content_length < 0:
+            raise InvalidInput("Content-Length is required", fields={"Content-Length": "missing"})
+        if content_length > max_bytes:
+            raise PayloadTooLarge(f"{content_length} bytes is more than the {max_bytes} allowed")
+        return self._write(
+            key, exact_reader(body, content_length), signed.content_type or content_type
+        )
+
+    # internals
+
+    def _path(self, key: str) -> Path:
+        parts = check_key(key).split("/")
+        if any(len(part.encode()) > NAME_MAX for part in parts):
+            raise InvalidInput(
+                f"blob key {key!r} has a segment longer than {NAME_MAX} bytes (local limit)",
+                fields={"key": "segment too long"},
+            )
+        path = self._root.joinpath(*parts)
+        if not _inside(path, self._root):
+            raise Forbidden(f"blob key {key!r} resolves outside the blob directory")
+        return path
+
+    def _meta_path(self, key: str) -> Path:
+        return self._meta.joinpath(*key.split("/"))
+
+    def _open(self, key: str) -> tuple[BinaryIO, os.stat_result]:
+        try:
+            handle = self._path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
+            raise NotFound(f"no blob {key!r}") from error
+        except OSError as error:
+            raise BackendError(f"cannot open blob {key!r}: {error}") from error
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):  # a directory on platforms where open() allows it
+            handle.close()
+            raise NotFound(f"no blob {key!r}")
+        return handle, st
+
+    def _chunks(self, key: str, chunk_size: int) -> Iterator[bytes]:
+        handle, _ = self._open(key)
+        with handle:
+            while chunk := handle.read(chunk_size):
+                yield chunk
+
+    def _info(self, key: str, st: os.stat_result, read: _Read) -> BlobInfo:
+        meta = self._read_meta(key, st)
+        if meta is None:  # no valid meta: recompute and remember
+            etag = _md5_etag(read)
+            meta = _Meta(
+                etag, default_content_type(key, None), st.st_size, st.st_mtime_ns, st.st_ino
+            )
+            self._write_meta(key, meta)
+        return BlobInfo(key, st.st_size, meta.etag, meta.content_type, _mtime(st))
+
+    def _read_meta(self, key: str, st: os.stat_result) -> _Meta | None:
+        try:
+            meta = _Meta(**json.loads(self._meta_path(key).read_bytes()))
+        except (OSError, ValueError, TypeError):
+            return None
+        return meta if meta.describes(st) else None
+
+    def _write_meta(self, key: str, meta: _Meta) -> None:
+        """Best effort: the meta file is a cache, validated on every read."""
+        path = self._meta_path(key)
+        with contextlib.suppress(OSError):
+            fd, temp = tempfile.mkstemp(dir=self._tmp, prefix="meta-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(json.dumps(asdict(meta)).encode())
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Path(temp).replace(path)
+            finally:
+                Path(temp).unlink(missing_ok=True)
+
+    def _write(self, key: str, read: _Read, content_type: str | None) -> BlobInfo:
+        target = self._path(key)
+        content_type = default_content_type(key, content_type)
+        # Our own I/O failures (disk full, permissions) become BackendError; the source's
+        # (a client that went away) propagate as they are.
+        with _os_errors(key):
+            fd, temp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        temp = Path(temp_name)
+        try:
+            digest = hashlib.md5(usedforsecurity=False)
+            with os.fdopen(fd, "wb") as out:
+                while chunk := read(COPY_CHUNK):
+                    digest.update(chunk)
+                    with _os_errors(key):
+                        out.write(chunk)
+                with _os_errors(key):
+                    out.flush()
+                    os.fsync(out.fileno())
+            with _os_errors(key):
+                st = temp.stat()
+                etag = f'"{digest.hexdigest()}"'
+                self._write_meta(
+                    key, _Meta(etag, content_type, st.st_size, st.st_mtime_ns, st.st_ino)
+                )
+                self._install(key, temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        info = BlobInfo(key, st.st_size, etag, content_type, _mtime(st))
+        if self._events is not None:
+            self._events.object_created(info)
+        return info
+
+    def _install(self, key: str, temp: Path, target: Path) -> None:
+        for _ in range(5):  # a concurrent delete may prune the parent between mkdir and replace
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temp.replace(target)
+                break
+            except FileNotFoundError:
+                continue
+            except (FileExistsError, NotADirectoryError, IsADirectoryError) as error:
+                # `a` is a file and the key is `a/b`, or `a` is a directory: S3 allows both
+                raise Conflict(f"blob key {key!r} clashes with another blob's path") from error
+        else:
+            raise Conflict(f"blob key {key!r}: its directory kept disappearing")
+        with contextlib.suppress(FileNotFoundError):  # a concurrent delete already pruned it
+            fsync_dir(target.parent)
+
+    def _delete(self, path: Path, key: str) -> int:
+        try:
+            if stat.S_ISDIR(path.lstat().st_mode):
+                return 0
+            path.unlink()
+            deleted = 1
+        except (FileNotFoundError, NotADirectoryError):
+            deleted = 0
+        except OSError as error:
+            raise BackendError(f"cannot delete blob {key!r}: {error}") from error
+        meta = self._meta_path(key)
+        with contextlib.suppress(OSError):  # absent, or a stale directory: nothing to do
+            meta.unlink()
+        _prune_empty_dirs(path.parent, self._root)
+        _prune_empty_dirs(meta.parent, self._meta)
+        return deleted
+
+    def _walk_prefix(self, prefix: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+        directory, _, name_prefix = prefix.rpartition("/")
+        start = self._root.joinpath(*directory.split("/")) if directory else self._root
+        if os.path.realpath(start) != str(start):  # a symlink on the way: not ours to list
+            return
+        yield from _walk(start, f"{directory}/" if directory else "", name_prefix)
+
+    def _sweep_stale_temps(self) -> None:
+        """Temporary files left by a crash (no live writer is that old)."""
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        with os.scandir(self._tmp) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        Path(entry.path).unlink()
+
+
+def _walk(
+    directory: Path, key_prefix: str, name_prefix: str
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Regular files below `directory` in S3 key order. A directory sorts as `name/`, since
+    every key inside it starts so (`a-b` < `a/x` < `a0`). Symlinks, and names no key can
+    have (the internal dir among them), are skipped."""
+    try:
+        with os.scandir(directory) as iterator:
+            entries = [entry for entry in iterator if entry.name.startswith(name_prefix)]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    ordered: list[tuple[str, os.DirEntry[str], bool]] = []
+    for entry in entries:
+        if not _valid_segment(entry.name) or entry.is_symlink():
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            ordered.append((entry.name + "/", entry, True))
+        elif entry.is_file(follow_symlinks=False):
+            ordered.append((entry.name, entry, False))
+    ordered.sort(key=lambda item: item[0])
+    for _, entry, is_dir in ordered:
+        if is_dir:
+            yield from _walk(Path(entry.path), f"{key_prefix}{entry.name}/", "")
+        else:
+            yield f"{key_prefix}{entry.name}", entry
+
+
+def _valid_segment(name: str) -> bool:
+    try:
+        name.encode()  # undecodable names come back with surrogates
+        check_key(name)
+    except (UnicodeEncodeError, InvalidInput):
+        return False
+    return True
+
+
+def _inside(path: Path, base: Path) -> bool:
+    resolved = Path(os.path.realpath(path))
+    return resolved != base and resolved.is_relative_to(base)
+
+
+def _prune_empty_dirs(directory: Path, stop: Path) -> None:
+    while directory != stop and directory.is_relative_to(stop):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def _md5_etag(read: _Read) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    while chunk := read(COPY_CHUNK):
+        digest.update(chunk)
+    return f'"{digest.hexdigest()}"'
+
+
+@contextlib.contextmanager
+def _os_errors(key: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        raise BackendError(f"local blob store failed on {key!r}: {error}") from error
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
