@@ -40,12 +40,12 @@ class LocalStack:
             self.settings = self.settings.model_copy(update={"port": port})
             self.context = build_local(self.settings)
             install(self.context)
-            recovered = self.context.jobs.recover_after_restart()  # type: ignore[attr-defined]
+            queue = self.context.job_queue
+            assert queue is not None, "build_local always sets the job queue"
+            recovered = queue.recover_after_restart()
             if recovered:
                 log.info("re-queued %d jobs left running by a previous process", recovered)
-            self.workers = WorkerPool(
-                self.context.jobs, local_job_handlers(), threads=self.settings.workers
-            )
+            self.workers = WorkerPool(queue, local_job_handlers(), threads=self.settings.workers)
             self.workers.start()
             self.server.attach(
                 api_app=load_api_app(),

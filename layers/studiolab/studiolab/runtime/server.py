@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from studiolab.domain.errors import InvalidInput, NotFound, PayloadTooLarge, StudiolabError
 
@@ -126,27 +126,24 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     # -- signed blob URLs --------------------------------------------------------------
     def _blob(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        key = unquote(parts.path[len("/blobs/") :])
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
         blobs = self.server.blobs
+        key, query = blobs.signer.parse_target(self.path)
         if method in ("GET", "HEAD"):
             info, chunks, headers = blobs.open_signed_get(key, query)
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(info.size))
-            self.end_headers()
-            if method == "GET":
-                for chunk in chunks:
-                    self.wfile.write(chunk)
+            with chunks:
+                self.send_response(200)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if method == "GET":
+                    for chunk in chunks:
+                        self.wfile.write(chunk)
         elif method == "PUT":
-            length = self._content_length()
             info = blobs.accept_signed_put(
                 key,
                 query,
                 self.rfile,
-                length,
+                self._content_length(),
                 self.server.max_upload_bytes,
                 self.headers.get("Content-Type"),
             )

@@ -9,13 +9,16 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studiolab.adapters.system import SystemClock, UlidIds
 from studiolab.domain.ports import BlobStore, Catalog, Clock, IdGenerator, Jobs
 from studiolab.domain.s3events import parse_object_created
 from studiolab.domain.taxonomy import Taxonomy, load_taxonomy
 from studiolab.runtime.settings import Settings, settings_from_env
+
+if TYPE_CHECKING:
+    from studiolab.adapters.local.sqlite_jobs import SqliteJobQueue
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class AppContext:
     clock: Clock
     ids: IdGenerator
     taxonomy: Taxonomy
+    # Local mode only: the durable job table behind `jobs`, which `studiolab up` drains.
+    job_queue: SqliteJobQueue | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -70,6 +75,7 @@ def build_local(settings: Settings) -> AppContext:
         clock=clock,
         ids=UlidIds(),
         taxonomy=load_taxonomy(settings.attributes_file),
+        job_queue=jobs,
         closers=[database.close],
     )
 
