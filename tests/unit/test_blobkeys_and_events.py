@@ -41,3 +41,16 @@ def test_non_created_records_are_skipped_and_garbage_refused() -> None:
         parse_object_created({"detail": {}})
     with pytest.raises(InvalidInput, match="malformed S3 record 0"):
         parse_object_created({"Records": [{"eventName": "ObjectCreated:Put"}]})
+
+
+def test_item_key_layout_roundtrip() -> None:
+    from studiolab.domain.blobkeys import item_key, parse_item_key
+
+    key = item_key("raw", "pr_1", "it_2", "image.jpg")
+    assert key == "raw/pr_1/it_2/image.jpg"
+    assert parse_item_key(key) == ("raw", "pr_1", "it_2", "image.jpg")
+    for bad in ("raw/pr_1/image.jpg", "other/pr/it/x", "raw/pr/it/x/y"):
+        with pytest.raises(InvalidInput):
+            parse_item_key(bad)
+    with pytest.raises(InvalidInput):
+        item_key("raw", "pr_1", "..", "x")

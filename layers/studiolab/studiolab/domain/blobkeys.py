@@ -36,3 +36,23 @@ def check_prefix(prefix: str) -> str:
     if prefix:
         check_key(prefix.rstrip("/") or "/")
     return prefix
+
+
+# Key layout. The stage prefix routes object-created events (raw/ -> vision handler,
+# cutout/ -> palette handler), on AWS by bucket notification filters, locally by wiring.
+STAGES = ("raw", "cutout", "thumb", "masks", "exports", "uploads")
+
+
+def item_key(stage: str, project_id: str, item_id: str, name: str) -> str:
+    """`<stage>/<project_id>/<item_id>/<name>`, e.g. raw/pr_1/it_2/image.jpg."""
+    if stage not in STAGES:
+        raise InvalidInput(f"unknown blob stage {stage!r}")
+    return check_key(f"{stage}/{project_id}/{item_id}/{name}")
+
+
+def parse_item_key(key: str) -> tuple[str, str, str, str]:
+    """Inverse of item_key: (stage, project_id, item_id, name); InvalidInput otherwise."""
+    parts = check_key(key).split("/")
+    if len(parts) != 4 or parts[0] not in STAGES:
+        raise InvalidInput(f"{key!r} is not an item blob key (<stage>/<project>/<item>/<name>)")
+    return parts[0], parts[1], parts[2], parts[3]

@@ -97,3 +97,43 @@ class BackendError(StudiolabError):
 
     code = "backend_error"
     http_status = 503
+
+
+class ModelMissing(ConfigError):
+    """Model weights are not in the models directory (they are fetched at set-up time)."""
+
+    code = "model_missing"
+
+
+class ImageError(Unprocessable):
+    """An input image that cannot be used. Subclasses name why."""
+
+    code = "bad_image"
+
+
+class EmptyImage(ImageError):
+    code = "empty_file"
+
+
+class NotAnImage(ImageError):
+    code = "not_an_image"
+
+
+class TruncatedImage(ImageError):
+    code = "truncated_image"
+
+
+class ImageTooLarge(ImageError):
+    """Over the pixel limit (a decompression bomb, or simply too big)."""
+
+    code = "image_too_large"
+
+
+class UnsupportedImage(ImageError):
+    code = "unsupported_image"
+
+
+class NoGarmentPixels(ImageError):
+    """Nothing opaque is left after background removal and exclusions."""
+
+    code = "no_garment_pixels"
