@@ -14,9 +14,9 @@ import pytest
 from studiolab.adapters.local import url_signer
 from studiolab.adapters.local.url_signer import (
     UrlSigner,
-    content_disposition,
     load_or_create_secret,
 )
+from studiolab.domain.blobrules import content_disposition
 from studiolab.domain.errors import DataDirError, Forbidden, InvalidInput, NotFound
 from tests.contract.blob_fixtures import START, FakeClock
 

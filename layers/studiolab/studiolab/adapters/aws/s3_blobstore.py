@@ -22,13 +22,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from studiolab.adapters.local.url_signer import (
+from studiolab.domain.blobkeys import check_key, check_prefix
+from studiolab.domain.blobrules import (
     check_content_type,
     check_expires_in,
     content_disposition,
     default_content_type,
 )
-from studiolab.domain.blobkeys import check_key, check_prefix
 from studiolab.domain.errors import BackendError, InvalidInput, NotFound
 from studiolab.domain.ports import BlobInfo
 

@@ -34,15 +34,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from studiolab.adapters.local.url_signer import (
+from studiolab.adapters.local.blob_serving import (
     BlobReader,
-    UrlSigner,
-    default_content_type,
     exact_reader,
     fsync_dir,
     signed_get_headers,
 )
+from studiolab.adapters.local.url_signer import UrlSigner
 from studiolab.domain.blobkeys import check_key, check_prefix
+from studiolab.domain.blobrules import default_content_type
 from studiolab.domain.errors import (
     BackendError,
     Conflict,

@@ -6,44 +6,38 @@ filename / content type, so none of them can be changed without invalidating it.
 HTTP server calls `parse_target` on the request target, then the blob store's
 `open_signed_get` / `accept_signed_put`, which call `verify`.
 
-The small helpers at the end (expiry range, Content-Disposition, default content type) are
-the rules both BlobStore adapters share; the S3 adapter imports them from here."""
+The rules both BlobStore adapters share (expiry range, filenames, content types) live in
+studiolab.domain.blobrules; the serving helpers in blob_serving."""
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import hashlib
 import hmac
 import json
-import mimetypes
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from studiolab.adapters.local.blob_serving import fsync_dir
 from studiolab.domain.blobkeys import check_key
+from studiolab.domain.blobrules import check_content_type, check_expires_in, check_filename
 from studiolab.domain.errors import DataDirError, Forbidden, InvalidInput, NotFound
-from studiolab.domain.ports import BlobInfo, Clock
+from studiolab.domain.ports import Clock
 
 Op = Literal["get", "put"]
 OPS: tuple[Op, ...] = ("get", "put")
-MIN_EXPIRES_IN = 1
-MAX_EXPIRES_IN = 604_800  # 7 days, the S3 presigned-URL maximum
 SECRET_BYTES = 32
 ROUTE = "/blobs/"
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _SIGNATURE_VERSION = "studiolab-blob-v1"
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _HEX_SIG = re.compile(r"[0-9a-f]{64}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MAX_HEADER_VALUE = 255
-SERVE_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -160,69 +154,6 @@ class UrlSigner:
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
 
 
-# serving signed requests (the local HTTP server's side)
-
-
-class BlobReader(Iterator[bytes]):
-    """The body of a signed GET: iterate for chunks; close() (or `with`) releases the file
-    even when the client went away before the end."""
-
-    def __init__(self, handle: BinaryIO, chunk_size: int = SERVE_CHUNK) -> None:
-        self._handle = handle
-        self._chunk_size = chunk_size
-
-    def __next__(self) -> bytes:
-        chunk = self._handle.read(self._chunk_size) if not self._handle.closed else b""
-        if not chunk:
-            self.close()
-            raise StopIteration
-        return chunk
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def __enter__(self) -> BlobReader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def signed_get_headers(info: BlobInfo, signed: SignedRequest) -> dict[str, str]:
-    """Response headers for a signed GET of the object `info`."""
-    headers = {
-        "Content-Type": info.content_type or DEFAULT_CONTENT_TYPE,
-        "Content-Length": str(info.size),
-        "ETag": info.etag,
-        "Last-Modified": email.utils.format_datetime(info.last_modified, usegmt=True),
-        "Cache-Control": "private",
-        # Blobs share the local UI's origin: never let one run as a page there.
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-    }
-    if signed.filename is not None:
-        headers["Content-Disposition"] = content_disposition(signed.filename)
-    return headers
-
-
-def exact_reader(body: BinaryIO, length: int) -> Callable[[int], bytes]:
-    """Reads exactly `length` bytes from `body`, never more (the rest of the socket belongs to
-    the next request); InvalidInput if it ends early."""
-    remaining = length
-
-    def read(size: int) -> bytes:
-        nonlocal remaining
-        if remaining == 0:
-            return b""
-        chunk = body.read(min(size, remaining))
-        if not chunk:
-            raise InvalidInput(f"request body ended {remaining} bytes before Content-Length")
-        remaining -= len(chunk)
-        return chunk
-
-    return read
-
-
 def load_or_create_secret(path: Path) -> bytes:
     """The signing secret stored at `path`, created (32 random bytes, mode 0600) if absent.
 
@@ -265,79 +196,6 @@ def _read_secret(path: Path) -> bytes:
     return secret
 
 
-def fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _check_op(op: str) -> None:
     if op not in OPS:
         raise InvalidInput(f"op must be one of {OPS}, not {op!r}", fields={"op": "invalid"})
-
-
-# Rules shared by both BlobStore adapters (the S3 adapter imports these).
-
-
-def check_expires_in(expires_in: int) -> int:
-    if (
-        not isinstance(expires_in, int)
-        or isinstance(expires_in, bool)
-        or not MIN_EXPIRES_IN <= expires_in <= MAX_EXPIRES_IN
-    ):
-        raise InvalidInput(
-            f"expires_in must be {MIN_EXPIRES_IN}..{MAX_EXPIRES_IN} seconds, not {expires_in!r}",
-            fields={"expires_in": "out of range"},
-        )
-    return expires_in
-
-
-def check_filename(filename: str) -> str:
-    """A download filename: non-empty, no '/', '\\' or control characters (no header
-    injection, no path in the name), at most 255 characters."""
-    if (
-        not filename
-        or len(filename) > _MAX_HEADER_VALUE
-        or _CONTROL.search(filename)
-        or "/" in filename
-        or "\\" in filename
-    ):
-        raise InvalidInput(
-            f"invalid download filename {filename!r}", fields={"filename": "invalid"}
-        )
-    return filename
-
-
-def check_content_type(content_type: str) -> str:
-    if (
-        not content_type
-        or len(content_type) > _MAX_HEADER_VALUE
-        or _CONTROL.search(content_type)
-        or not content_type.isascii()
-    ):
-        raise InvalidInput(
-            f"invalid content type {content_type!r}", fields={"content_type": "invalid"}
-        )
-    return content_type
-
-
-def default_content_type(key: str, content_type: str | None) -> str:
-    """The content type an object is stored with: the given one, else a guess from the key's
-    extension, else application/octet-stream. Both adapters apply it, so `head` agrees."""
-    if content_type is not None:
-        return check_content_type(content_type)
-    return mimetypes.guess_type(key, strict=False)[0] or DEFAULT_CONTENT_TYPE
-
-
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266)."""
-    check_filename(filename)
-    fallback = "".join(c if c.isascii() and c not in '"%' else "_" for c in filename)
-    encoded = quote(filename, safe="")
-    if fallback == filename:
-        return f'attachment; filename="{filename}"'
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
