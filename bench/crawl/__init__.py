@@ -1,0 +1,1 @@
+"""Crawler benchmarks (issue 4): extraction quality, throughput, politeness."""
