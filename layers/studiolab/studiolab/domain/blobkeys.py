@@ -56,3 +56,8 @@ def parse_item_key(key: str) -> tuple[str, str, str, str]:
     if len(parts) != 4 or parts[0] not in STAGES:
         raise InvalidInput(f"{key!r} is not an item blob key (<stage>/<project>/<item>/<name>)")
     return parts[0], parts[1], parts[2], parts[3]
+
+
+def item_prefix(stage: str, project_id: str, item_id: str) -> str:
+    """`<stage>/<project_id>/<item_id>/`: every blob of one item at one stage."""
+    return item_key(stage, project_id, item_id, "_")[:-1]

@@ -12,6 +12,9 @@ import click
 
 from studiolab import __version__
 from studiolab.domain.errors import StudiolabError
+from studiolab.runtime.cli_demo_shop import demo_shop
+from studiolab.runtime.cli_extract import extract_command
+from studiolab.runtime.cli_palette import palette
 from studiolab.runtime.settings import load_settings
 
 
@@ -70,3 +73,8 @@ def up(host: str | None, port: int | None, data_dir: Path | None, workers: int |
     finally:
         stack.stop()
     click.echo("stopped")
+
+
+main.add_command(palette)
+main.add_command(demo_shop)
+main.add_command(extract_command)

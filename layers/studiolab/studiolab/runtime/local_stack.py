@@ -11,7 +11,13 @@ from studiolab.adapters.local.workers import WorkerPool
 from studiolab.runtime.datadir import DataDir
 from studiolab.runtime.server import DEFAULT_WEB_DIR, LocalServer, load_api_app
 from studiolab.runtime.settings import Settings
-from studiolab.runtime.wiring import AppContext, build_local, install, local_job_handlers
+from studiolab.runtime.wiring import (
+    AppContext,
+    build_local,
+    install,
+    local_job_handlers,
+    run_control,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,8 @@ class LocalStack:
     context: AppContext = field(init=False)
     workers: WorkerPool = field(init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
+    _reconciler: threading.Thread | None = field(default=None, init=False)
+    _stop_reconciler: threading.Event = field(default_factory=threading.Event, init=False)
 
     def start(self) -> str:
         """Start everything; returns the base URL. Raises AlreadyRunning / DataDirError /
@@ -47,6 +55,7 @@ class LocalStack:
                 log.info("re-queued %d jobs left running by a previous process", recovered)
             self.workers = WorkerPool(queue, local_job_handlers(), threads=self.settings.workers)
             self.workers.start()
+            self._start_reconciler()
             self.server.attach(
                 api_app=load_api_app(),
                 blobs=self.context.blobs,
@@ -58,6 +67,25 @@ class LocalStack:
             self.data_dir.unlock()
             raise
         return self.settings.base_url
+
+    def _start_reconciler(self) -> None:
+        """Crawl runs whose execution was lost (this process restarted) are resumed at once,
+        then every `reconcile_interval_s` the reconciler repairs runs whose execution ended."""
+        self._stop_reconciler.clear()
+        self._reconciler = threading.Thread(
+            target=self._reconcile_loop, name="studiolab-reconciler", daemon=True
+        )
+        self._reconciler.start()
+
+    def _reconcile_loop(self) -> None:
+        while True:
+            try:
+                for repair in run_control().reconcile():
+                    log.info("run %s: %s", repair.run_id, repair.action)
+            except Exception:
+                log.exception("reconciling crawl runs failed")
+            if self._stop_reconciler.wait(self.settings.reconcile_interval_s):
+                return
 
     def serve_forever(self) -> None:
         self.server.serve_forever(poll_interval=0.2)
@@ -74,6 +102,9 @@ class LocalStack:
             self.server.shutdown()
             self._thread.join(timeout=10)
         self.server.server_close()
+        self._stop_reconciler.set()
+        if self._reconciler is not None:
+            self._reconciler.join(timeout=30)
         self.workers.stop(timeout=30)
         install(None)
         self.context.close()

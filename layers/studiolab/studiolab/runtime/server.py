@@ -4,22 +4,20 @@ plus the worker threads of the durable job table."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import mimetypes
 import shutil
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from studiolab.domain.errors import InvalidInput, NotFound, PayloadTooLarge, StudiolabError
+from studiolab.runtime.wiring import REPO_ROOT, load_module
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
 API_APP_PATH = REPO_ROOT / "functions" / "api" / "app.py"
 DEFAULT_WEB_DIR = REPO_ROOT / "web"
 API_PREFIXES = ("/v1/", "/health", "/openapi.json", "/docs")
@@ -28,12 +26,7 @@ MAX_API_BODY = 1024 * 1024
 
 def load_api_app(path: Path = API_APP_PATH) -> Any:
     """Import functions/api/app.py (a Chalice project, not a package) and return `app`."""
-    spec = importlib.util.spec_from_file_location("studiolab_api_app", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"no Chalice app at {path}")
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.app
+    return load_module(path).app
 
 
 class LocalServer(ThreadingHTTPServer):

@@ -32,11 +32,21 @@ class Settings(BaseSettings):
     bucket_name: str | None = None
     region: str | None = None
     functions: dict[str, str] = Field(default_factory=dict)  # job topic -> Lambda name
+    state_machines: dict[str, str] = Field(default_factory=dict)  # machine name -> ARN
     # both
     attributes_file: Path | None = None
+    models_dir: Path | None = None  # ONNX weights; default $U2NET_HOME, else <repo>/models
+    segment_model: Literal["u2netp", "u2net", "grabcut", "none"] = "u2netp"
+    max_colors: int = Field(default=5, ge=1, le=12)
     signed_url_ttl_s: int = Field(default=3600, ge=1, le=604_800)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # crawling (services/crawl_engine.py, services/runs.py)
+    crawl_allow_hosts: list[str] = Field(default_factory=list)  # SSRF allow-list (demo shop)
+    crawl_batch_pages: int = Field(default=20, ge=1, le=1000)
+    crawl_batch_images: int = Field(default=100, ge=1, le=1000)
+    crawl_iteration_limit: int = Field(default=25, ge=1, le=1000)  # then continue-as-new
+    reconcile_interval_s: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _aws_needs_names(self) -> Settings:

@@ -1,0 +1,1 @@
+"""Use-case services: they see ports (domain/ports.py) and pure helpers, never adapters."""

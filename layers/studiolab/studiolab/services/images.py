@@ -1,0 +1,162 @@
+"""The image pipeline's two steps, triggered by object-created events:
+
+raw/<project>/<item>/<name>     -> on_raw:    decode, cut out, thumbnail -> cutout/...png
+cutout/<project>/<item>/cutout.png -> on_cutout: garment pixels, palette, names, masks
+
+Both are idempotent: outputs go to keys derived from the item, so a repeated event rewrites
+the same objects and the item ends in the same state. A bad image marks the item `failed`
+with the error's code (no retry can fix it); anything else raises so the event is retried."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from studiolab.domain.blobkeys import item_key, item_prefix, parse_item_key
+from studiolab.domain.errors import ConcurrentUpdate, ImageError, InvalidInput, NotFound
+from studiolab.domain.models import Item, ItemError
+from studiolab.domain.ports import BlobStore, Catalog, Clock
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["segmented", "analysed", "failed", "skipped"]
+UPDATE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class ImagePipeline:
+    catalog: Catalog
+    blobs: BlobStore
+    clock: Clock
+    model: str = "u2netp"
+    max_colors: int = 5
+    models_dir: Path | None = None
+
+    def on_raw(self, key: str) -> Outcome:
+        from studiolab.vision.analyse import cut_out, encode_png, thumbnail_jpeg
+
+        parsed = _parse(key)
+        if parsed is None:
+            return "skipped"
+        project_id, item_id = parsed
+        data = self._load(key, item_id)
+        if data is None:
+            return "skipped"
+        try:
+            cut = cut_out(data, model=self.model, models_dir=self.models_dir)
+        except ImageError as error:
+            return self._fail(item_id, error)
+        cutout_key = item_key("cutout", project_id, item_id, "cutout.png")
+        thumb_key = item_key("thumb", project_id, item_id, "thumb.jpg")
+        self.blobs.put(thumb_key, thumbnail_jpeg(cut.rgba), content_type="image/jpeg")
+
+        def record(item: Item) -> Item:
+            blobs = item.blobs.model_copy(
+                update={"raw": key, "cutout": cutout_key, "thumbnail": thumb_key}
+            )
+            return item.model_copy(update={"blobs": blobs, "state": "processing", "error": None})
+
+        if not self._update(item_id, record):
+            return "skipped"
+        # Last: this write triggers the palette step, which expects the item to point at it.
+        self.blobs.put(cutout_key, encode_png(cut.rgba), content_type="image/png")
+        return "segmented"
+
+    def on_cutout(self, key: str) -> Outcome:
+        from studiolab.vision.analyse import palette_of
+        from studiolab.vision.decode import decode_image
+        from studiolab.vision.explain import colour_masks, mask_png, overview_sheet
+
+        parsed = _parse(key)
+        if parsed is None:
+            return "skipped"
+        project_id, item_id = parsed
+        data = self._load(key, item_id)
+        if data is None:
+            return "skipped"
+        try:
+            rgba = decode_image(data, max_side=None).rgba
+            mask, palette = palette_of(rgba, max_colors=self.max_colors)
+        except ImageError as error:
+            return self._fail(item_id, error)
+        masks = colour_masks(rgba[..., :3], mask, palette)
+        mask_keys = [
+            item_key("masks", project_id, item_id, f"{index}.png") for index in range(len(masks))
+        ]
+        for mask_key, colour_mask in zip(mask_keys, masks, strict=True):
+            self.blobs.put(mask_key, mask_png(colour_mask), content_type="image/png")
+        overview_key = item_key("masks", project_id, item_id, "overview.png")
+        sheet = overview_sheet(rgba, palette, masks)
+        self.blobs.put(overview_key, _png(sheet), content_type="image/png")
+        # a previous run of this step may have found more colours
+        for stale in self.blobs.list(item_prefix("masks", project_id, item_id)):
+            if stale.key not in mask_keys and stale.key != overview_key:
+                self.blobs.delete(stale.key)
+
+        def record(item: Item) -> Item:
+            blobs = item.blobs.model_copy(update={"masks": mask_keys, "overview": overview_key})
+            return item.model_copy(
+                update={"palette": palette.colors, "blobs": blobs, "state": "done", "error": None}
+            )
+
+        return "analysed" if self._update(item_id, record) else "skipped"
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _load(self, key: str, item_id: str) -> bytes | None:
+        try:
+            self.catalog.get_item(item_id)
+            return self.blobs.get(key)
+        except NotFound as gone:
+            log.info("skipping %s: %s (deleted meanwhile)", key, gone.message)
+            return None
+
+    def _fail(self, item_id: str, error: ImageError) -> Outcome:
+        log.info("item %s failed: %s: %s", item_id, error.code, error.message)
+        failure = ItemError(code=error.code, message=error.message)
+        self._update(
+            item_id, lambda item: item.model_copy(update={"state": "failed", "error": failure})
+        )
+        return "failed"
+
+    def _update(self, item_id: str, change: Callable[[Item], Item]) -> bool:
+        """Read-modify-write with the catalog's optimistic version check; False if the item
+        was deleted meanwhile."""
+        for _ in range(UPDATE_ATTEMPTS):
+            try:
+                item = self.catalog.get_item(item_id)
+            except NotFound:
+                return False
+            changed = change(item).model_copy(update={"updated_at": self.clock.now()})
+            try:
+                self.catalog.update_item(changed)
+                return True
+            except ConcurrentUpdate:
+                continue
+            except NotFound:
+                return False
+        raise ConcurrentUpdate(f"item {item_id} kept changing; giving up after {UPDATE_ATTEMPTS}")
+
+
+def _parse(key: str) -> tuple[str, str] | None:
+    """(project_id, item_id) of an item blob key; None (logged) for any other key, which no
+    retry could make valid."""
+    try:
+        _, project_id, item_id, _ = parse_item_key(key)
+    except InvalidInput as error:
+        log.warning("ignoring %s: %s", key, error.message)
+        return None
+    return project_id, item_id
+
+
+def _png(image: Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
