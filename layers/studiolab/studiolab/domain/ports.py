@@ -229,3 +229,34 @@ class BlobEvents(Protocol):
     and the adapter queues an S3-notification-shaped event for the subscribed handler."""
 
     def object_created(self, info: BlobInfo) -> None: ...
+
+
+ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """What a workflow engine says about one execution."""
+
+    status: ExecutionStatus
+    error: str | None = None
+    cause: str | None = None
+
+
+class Workflows(Protocol):
+    """Durable workflow executions (the crawl state machine). AWS: Step Functions; local: the
+    same ASL run in-process by moto's interpreter (adapters/local/moto_workflows.py)."""
+
+    def start(self, machine: str, name: str, payload: Mapping[str, Any]) -> str:
+        """Start an execution of `machine` (a logical name, e.g. "crawl") named `name`
+        (unique per machine); returns its reference. Unknown machine -> InvalidInput."""
+        ...
+
+    def stop(self, ref: str, *, error: str = "", cause: str = "") -> None:
+        """Stop a running execution (it ends ABORTED). Idempotent on ended executions;
+        NotFound if the engine does not know `ref`."""
+        ...
+
+    def describe(self, ref: str) -> ExecutionInfo:
+        """NotFound if the engine does not know `ref` (e.g. local, after a restart)."""
+        ...

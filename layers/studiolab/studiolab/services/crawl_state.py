@@ -1,0 +1,146 @@
+"""The persisted state of one crawl run and the shapes the crawl steps exchange.
+
+`state/runs/<run_id>.json` in the blob store holds the frontier, the visited set, the seen
+image URLs and the counters the engine needs to resume a run after any crash: it is written
+after every batch. Hashes are 16 hex characters (64 bits) of the canonical URL's sha256, so a
+million visited pages cost ~20 MB of JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from studiolab.crawl.urls import url_hash
+from studiolab.domain.errors import NotFound
+from studiolab.domain.ports import BlobStore
+
+STATE_VERSION = 1
+FrontierKind = Literal["page", "sitemap", "products_json"]
+
+
+def short_hash(url: str) -> str:
+    return url_hash(url)[:16]
+
+
+def state_key(run_id: str) -> str:
+    return f"state/runs/{run_id}.json"
+
+
+@dataclass
+class ImageTask:
+    """One image to download (a Map iteration's input)."""
+
+    run_id: str
+    project_id: str
+    item_id: str
+    url: str
+    n: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageTask:
+        return cls(
+            run_id=str(data["run_id"]),
+            project_id=str(data["project_id"]),
+            item_id=str(data["item_id"]),
+            url=str(data["url"]),
+            n=int(data["n"]),
+        )
+
+
+@dataclass
+class BatchResult:
+    images: list[ImageTask]
+    done: bool
+    stop: bool
+    wait_s: float
+    iteration: int
+
+    def to_payload(self) -> dict[str, Any]:
+        """The FetchBatch step's reply (Wait's SecondsPath needs whole seconds)."""
+        return {
+            "images": [asdict(task) for task in self.images],
+            "done": self.done,
+            "stop": self.stop,
+            "wait_s": int(-(-self.wait_s // 1)),
+            "iteration": self.iteration,
+        }
+
+
+@dataclass
+class FrontierEntry:
+    url: str
+    kind: FrontierKind = "page"
+    page: int = 0  # products.json page number
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FrontierEntry:
+        return cls(
+            url=str(data["url"]), kind=data.get("kind", "page"), page=int(data.get("page", 0))
+        )
+
+
+@dataclass
+class RunState:
+    seeded: bool = False
+    frontier: list[FrontierEntry] = field(default_factory=list)
+    queued: set[str] = field(default_factory=set)  # URL hashes ever put in the frontier
+    products: set[str] = field(default_factory=set)  # product URL hashes with an item
+    known_products: set[str] = field(default_factory=set)  # from sitemaps / products.json
+    image_urls: set[str] = field(default_factory=set)
+    pending_images: list[ImageTask] = field(default_factory=list)
+    pages: int = 0
+    items: int = 0
+    batches: int = 0
+
+    def enqueue(self, url: str, kind: FrontierKind = "page", page: int = 0) -> bool:
+        key = short_hash(url) if kind != "products_json" else f"json:{page}:{short_hash(url)}"
+        if key in self.queued:
+            return False
+        self.queued.add(key)
+        self.frontier.append(FrontierEntry(url, kind, page))
+        return True
+
+    def to_json(self) -> bytes:
+        data = {
+            "version": STATE_VERSION,
+            "seeded": self.seeded,
+            "frontier": [asdict(entry) for entry in self.frontier],
+            "queued": sorted(self.queued),
+            "products": sorted(self.products),
+            "known_products": sorted(self.known_products),
+            "image_urls": sorted(self.image_urls),
+            "pending_images": [asdict(task) for task in self.pending_images],
+            "pages": self.pages,
+            "items": self.items,
+            "batches": self.batches,
+        }
+        return json.dumps(data, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> RunState:
+        data = json.loads(raw)
+        return cls(
+            seeded=bool(data.get("seeded")),
+            frontier=[FrontierEntry.from_dict(entry) for entry in data.get("frontier", [])],
+            queued=set(data.get("queued", [])),
+            products=set(data.get("products", [])),
+            known_products=set(data.get("known_products", [])),
+            image_urls=set(data.get("image_urls", [])),
+            pending_images=[ImageTask.from_dict(task) for task in data.get("pending_images", [])],
+            pages=int(data.get("pages", 0)),
+            items=int(data.get("items", 0)),
+            batches=int(data.get("batches", 0)),
+        )
+
+
+def load_state(blobs: BlobStore, run_id: str) -> RunState:
+    try:
+        return RunState.from_json(blobs.get(state_key(run_id)))
+    except NotFound:
+        return RunState()
+
+
+def save_state(blobs: BlobStore, run_id: str, state: RunState) -> None:
+    blobs.put(state_key(run_id), state.to_json(), content_type="application/json")
