@@ -46,6 +46,9 @@ class ScriptedFetcher:
                 raise error
         return self.inner.fetch(url, accept=accept, etag=etag, last_modified=last_modified)
 
+    def sitemaps(self, url: str) -> list[str]:
+        return self.inner.sitemaps(url)
+
 
 def test_transient_error_is_retried_then_succeeds(
     context_factory: Callable[..., AppContext], shop: DemoShop

@@ -407,3 +407,8 @@ class Fetcher(Protocol):
         etag: str | None = None,
         last_modified: str | None = None,
     ) -> FetchResult: ...
+
+    def sitemaps(self, url: str) -> list[str]:
+        """The Sitemap lines of robots.txt for url's origin, from the same cached copy the
+        politeness rules use (one robots.txt request per origin, paced like any other)."""
+        ...

@@ -24,7 +24,6 @@ from studiolab.crawl.discover import (
     is_product_url,
     listing_links,
     parse_sitemap,
-    robots_sitemaps,
     shopify_product_urls,
     shopify_products_json_url,
 )
@@ -200,8 +199,9 @@ class CrawlEngine:
                     1,
                 )
             try:
-                robots = fetcher.fetch(f"{origin}/robots.txt", accept="any")
-                sitemaps = robots_sitemaps(robots.text, origin)
+                # the fetcher's own robots.txt copy: a second request before Crawl-delay is
+                # known would break it
+                sitemaps = fetcher.sitemaps(f"{origin}/")
                 ok += 1
             except FetchError:
                 sitemaps = []

@@ -172,6 +172,9 @@ class HttpxFetcher:
         self.guard.check_url(url, timeout=self.settings.connect_timeout_s)
         return self.robots.rules(url)
 
+    def sitemaps(self, url: str) -> list[str]:
+        return self.robots_rules(url).sitemaps
+
     def close(self) -> None:
         self._client.close()
 
