@@ -8,12 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from studiolab.domain.errors import ConfigError
 
 ENV_PREFIX = "STUDIOLAB_"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     public_url: str | None = None  # base of signed blob URLs; default http://host:port
     workers: int = Field(default=2, ge=0, le=64)
     web_dir: Path | None = None  # static UI; default: the repo's web/ folder
+    # Bearer token of the local API; required when `host` is not a loopback address.
+    token: SecretStr | None = None
     # aws mode (names handed over by CDK through the Lambda environment)
     table_name: str | None = None
     bucket_name: str | None = None
@@ -58,6 +61,17 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"mode 'aws' needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _public_bind_needs_token(self) -> Settings:
+        if self.mode == "local" and self.host not in LOOPBACK_HOSTS and self.token is None:
+            raise ValueError(
+                f"binding {self.host!r} (not a loopback address) needs {ENV_PREFIX}TOKEN; "
+                "every API request then carries 'Authorization: Bearer <token>'"
+            )
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         return self
 
     @property

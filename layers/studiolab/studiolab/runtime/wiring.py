@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BLOB_CREATED = "blob.created"
-JOB_TOPICS = (BLOB_CREATED,)
+EXPORT_RUN = "export.run"
+JOB_TOPICS = (BLOB_CREATED, EXPORT_RUN)
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -44,6 +45,7 @@ BLOB_ROUTES: dict[str, Path] = {
 }
 STATE_MACHINES_DIR = REPO_ROOT / "infra" / "statemachines"
 CRAWL_STEPS_HANDLER = FUNCTIONS_DIR / "crawl_steps" / "handler.py"
+EXPORT_HANDLER = FUNCTIONS_DIR / "export" / "handler.py"
 # Step name (the ASL's `${<Step>Arn}` placeholder) -> entry point in CRAWL_STEPS_HANDLER.
 CRAWL_STEPS: dict[str, str] = {
     "StartRun": "start_run",
@@ -271,5 +273,10 @@ def route_blob_created(event: Mapping[str, Any]) -> None:
             log.debug("no handler for blob %s", created.key)
 
 
+def run_export_job(payload: Mapping[str, Any]) -> object:
+    """Local `export.run` jobs: the same handler file the AWS async invoke runs."""
+    return load_module(EXPORT_HANDLER).lambda_handler(dict(payload), None)
+
+
 def local_job_handlers() -> dict[str, Callable[[dict[str, Any]], object]]:
-    return {BLOB_CREATED: route_blob_created}
+    return {BLOB_CREATED: route_blob_created, EXPORT_RUN: run_export_job}

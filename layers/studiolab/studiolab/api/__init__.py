@@ -1,0 +1,1 @@
+"""HTTP API plumbing: request/response models, route table, error mapping, OpenAPI, docs."""

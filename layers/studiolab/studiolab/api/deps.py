@@ -1,0 +1,115 @@
+"""Services over the current context's ports, and domain -> reply model shaping, for the
+Chalice handlers in functions/api/app.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studiolab.api.models import (
+    CrawlerOut,
+    ExportIn,
+    ItemOut,
+    ItemPage,
+    ItemUrlsOut,
+    ProjectOut,
+    RunOut,
+)
+from studiolab.domain.models import Item, ItemFilter, Run
+from studiolab.runtime.wiring import get_context, run_control
+from studiolab.services import exports
+from studiolab.services.crawlers import CrawlerService, CrawlerView
+from studiolab.services.items import ItemService, ItemUrls
+from studiolab.services.projects import ProjectService, ProjectView
+from studiolab.services.uploads import UploadService
+
+
+def token() -> str | None:
+    secret = get_context().settings.token
+    return secret.get_secret_value() if secret is not None else None
+
+
+def projects() -> ProjectService:
+    c = get_context()
+    return ProjectService(c.catalog, c.blobs, c.clock, c.ids, c.taxonomy)
+
+
+def crawlers() -> CrawlerService:
+    c = get_context()
+    return CrawlerService(c.catalog, c.clock, c.ids)
+
+
+def items() -> ItemService:
+    c = get_context()
+    return ItemService(c.catalog, c.blobs, c.clock, c.settings.signed_url_ttl_s)
+
+
+def uploads() -> UploadService:
+    c = get_context()
+    return UploadService(c.catalog, c.blobs, c.clock, c.ids, c.settings.signed_url_ttl_s)
+
+
+def request_export(project_id: str, body: ExportIn) -> dict[str, Any]:
+    c = get_context()
+    filters = ItemFilter.model_validate(body.model_dump(include=set(ItemFilter.model_fields)))
+    export = exports.request_export(
+        c.catalog,
+        c.jobs,
+        c.ids,
+        c.clock,
+        project_id,
+        filters,
+        include_cutouts=body.include_cutouts,
+    )
+    return export_view(export.id)
+
+
+def export_view(export_id: str) -> dict[str, Any]:
+    c = get_context()
+    ttl = c.settings.signed_url_ttl_s
+    return exports.get_export_view(c.catalog, c.blobs, export_id, url_ttl_s=ttl, clock=c.clock)
+
+
+def list_exports(project_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    c = get_context()
+    c.catalog.get_project(project_id)
+    page = exports.list_exports(c.catalog, project_id, limit=limit, cursor=cursor)
+    return {"items": [export_view(export.id) for export in page.items], "next": page.next}
+
+
+def project_out(view: ProjectView) -> ProjectOut:
+    return ProjectOut.model_validate(view.project.model_dump() | {"counts": view.counts})
+
+
+def crawler_out(view: CrawlerView) -> CrawlerOut:
+    return CrawlerOut.model_validate(view.crawler.model_dump() | {"counts": view.counts})
+
+
+def run_out(run: Run) -> RunOut:
+    progress = run_control().run_status(run)
+    return RunOut.model_validate(
+        run.model_dump()
+        | {
+            "elapsed_s": progress.elapsed_s,
+            "items_per_min": progress.items_per_min,
+            "remaining": progress.remaining,
+            "eta_s": progress.eta_s,
+        }
+    )
+
+
+def item_out(item: Item, urls: ItemUrls | None = None) -> ItemOut:
+    data = item.model_dump()
+    if urls is not None:
+        data["urls"] = ItemUrlsOut.model_validate(urls, from_attributes=True)
+    return ItemOut.model_validate(data)
+
+
+def item_page_json(items: list[Item], next_cursor: str | None) -> str:
+    """The `{"items": [...], "next": ...}` reply of an item listing as JSON, serialized in one
+    pass by pydantic-core. The items were validated when the catalog loaded them, so they are
+    not dumped and re-validated into ItemOut one by one (the hot path of GET .../items)."""
+    page = ItemPage.model_construct(
+        items=[ItemOut.model_construct(**dict(item), urls=None) for item in items],
+        next=next_cursor,
+    )
+    return page.model_dump_json()
