@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 MODELS_DIR ?= models
 export U2NET_HOME := $(abspath $(MODELS_DIR))
 
-.PHONY: up test lint format models install install-dev clean help bench-colour
+.PHONY: up test lint format models install install-dev clean help bench-colour bench-crawl
 
 help:
 	@echo "make up    - set up (venv, packages, model weights) and run the local stack"
 	@echo "make test  - set up the dev extras and run the whole test suite offline"
 	@echo "make lint  - ruff + mypy"
 	@echo "make bench-colour - colour engine benchmark (bench/results/colour.md)"
+	@echo "make bench-crawl  - crawler benchmark (bench/results/crawl.md)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +38,7 @@ models: $(VENV)/.installed
 	$(BIN)/python -m studiolab.runtime.fetch_models --dest $(MODELS_DIR)
 
 up: install models
-	$(BIN)/studiolab up
+	$(BIN)/studiolab up --demo
 
 test: install-dev models
 	$(BIN)/python -m pytest
@@ -59,3 +60,16 @@ bench-colour: $(VENV)/.installed-bench models
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# API export benchmark -> bench/results/api-export.md (~3 min: 10,000 images, our export vs
+# `zip -0 -r`, 5 alternating runs; needs `zip`: apt-get install -y zip).
+.PHONY: bench-api-export
+bench-api-export: $(VENV)/.installed
+	$(BIN)/python -m bench.api.export_bench $(BENCH_ARGS)
+
+# Items-list latency benchmark -> bench/results/api-list.md (~40 s: 10,000 items, 50 concurrent
+# keep-alive clients for 20 s against the local server; target p95 <= 50 ms).
+# `make bench-api-list BENCH_ARGS="--think-ms 250"` for a paced instead of a closed-loop load.
+.PHONY: bench-api-list
+bench-api-list: $(VENV)/.installed
+	$(BIN)/python -m bench.api.list_latency $(BENCH_ARGS)

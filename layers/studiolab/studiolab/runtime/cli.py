@@ -12,6 +12,7 @@ import click
 
 from studiolab import __version__
 from studiolab.domain.errors import StudiolabError
+from studiolab.runtime.cli_crawl import crawl_command
 from studiolab.runtime.cli_demo_shop import demo_shop
 from studiolab.runtime.cli_extract import extract_command
 from studiolab.runtime.cli_palette import palette
@@ -41,20 +42,38 @@ def version() -> None:
     help="Where the catalog and blobs live [env STUDIOLAB_DATA_DIR, ./.studiolab].",
 )
 @click.option("--workers", type=int, default=None, help="Job worker threads [2].")
-def up(host: str | None, port: int | None, data_dir: Path | None, workers: int | None) -> None:
+@click.option("--demo", is_flag=True, help="Also run the demo shop; seed a demo project/crawler.")
+def up(
+    host: str | None, port: int | None, data_dir: Path | None, workers: int | None, demo: bool
+) -> None:
     """Run the whole stack locally: API, UI, signed blob URLs and job workers."""
+    from studiolab.demo import DemoShop
+    from studiolab.runtime import demo_seed
     from studiolab.runtime.local_stack import LocalStack
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    shop: DemoShop | None = None
     try:
         settings = load_settings(
             mode="local", host=host, port=port, data_dir=data_dir, workers=workers
         )
+        shop = demo_seed.start_demo() if demo else None
+        if shop is not None:
+            settings = demo_seed.allow_demo_host(settings, shop)
         stack = LocalStack(settings)
         url = stack.start()
+        if shop is not None:
+            try:
+                demo_seed.seed_demo(stack.context, shop.url)
+            except BaseException:
+                stack.stop()
+                raise
+            click.echo(f"demo shop at {shop.url}  (project {demo_seed.DEMO_PROJECT!r})")
     except (StudiolabError, OSError) as error:
+        if shop is not None:
+            shop.stop()
         click.echo(f"error: {getattr(error, 'message', error)}", err=True)
         sys.exit(2)
 
@@ -72,9 +91,12 @@ def up(host: str | None, port: int | None, data_dir: Path | None, workers: int |
         click.echo("stopping...")
     finally:
         stack.stop()
+        if shop is not None:
+            shop.stop()
     click.echo("stopped")
 
 
 main.add_command(palette)
 main.add_command(demo_shop)
 main.add_command(extract_command)
+main.add_command(crawl_command)

@@ -1,0 +1,213 @@
+"""The crawl benchmark: `python -m bench.crawl.run [--quick]` (or `make bench-crawl`).
+
+Writes bench/results/crawl.md and bench/results/crawl.json (`--quick`: crawl-quick.*):
+(a) throughput vs Scrapy on the demo shop (bench/crawl/throughput.py), target >= 1.0x;
+(b) politeness adherence with default settings (bench/crawl/politeness_check.py), target:
+    never more than 1 request/s, nor more than one per robots.txt Crawl-delay;
+(c) extraction F1 of price / sku / availability vs extruct alone (bench/crawl/extraction.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.crawl import extraction, politeness_check, throughput
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
+PACKAGES = ("studiolab", "httpx", "extruct", "parsel", "scrapy", "twisted", "lxml")
+
+
+def _machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def _yes(met: bool) -> str:
+    return "**met**" if met else "**not met**"
+
+
+def _findings(data: dict[str, Any]) -> list[str]:
+    tp, pol = data["throughput"], data["politeness"]
+    out = ["### Findings", ""]
+    generic = tp["best"]["scrapy_generic"]["pages_per_s"]
+    out.append(
+        f"- Throughput: with the same generic extractor Scrapy does {generic:.0f} pages/s, "
+        f"ours {tp['best']['ours']['pages_per_s']:.0f} "
+        f"({tp['ratio_pages_same_extractor']:.2f}x). Most of the gap to the minimal Scrapy "
+        "spider is extraction CPU (our extract() merges Shopify JSON, JSON-LD, microdata, "
+        "Open Graph, embedded state and heuristics per page; the spider parses one JSON-LD "
+        "block); the rest is the engine's batch barrier (a FetchBatch fetches its pages, then "
+        "extracts them on one thread, then persists state and counters) on a 2-core machine "
+        "shared with the shop. Remedies belong in the engine (extract while the next fetches "
+        "run; a process pool for extraction)."
+    )
+    doubled = [case for case in pol if case["robots_txt_requests"] > 1]
+    if doubled:
+        out.append(
+            "- robots.txt is requested twice per crawl: once by the engine's seeding "
+            "(`fetcher.fetch(origin/robots.txt)` for its Sitemap: lines) and once by the "
+            "fetcher's robots cache. The second request waits only the default 1 s delay, "
+            "because the Crawl-delay is read from it. After that the Crawl-delay holds "
+            "exactly. Fix (engine): seed from `fetcher.robots_rules(origin)` so one fetch "
+            "serves both."
+        )
+    return out
+
+
+def render(data: dict[str, Any]) -> str:
+    m, tp, pol = data["machine"], data["throughput"], data["politeness"]
+    best = tp["best"]
+    lines = [
+        "# Crawl benchmark",
+        "",
+        f"{m['date']} · {m['cpu']} ({m['cores']} cores) · {m['os']} · Python {m['python']}",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+        "",
+        f"Command: `{data['command']}` ({data['seconds']:.0f} s)",
+        "",
+        "| target | result | |",
+        "|---|---|---|",
+        f"| throughput >= 1.0x Scrapy (pages/s) | {tp['ratio_pages']:.2f}x "
+        f"({best['ours']['pages_per_s']:.0f} vs {best['scrapy']['pages_per_s']:.0f} pages/s) "
+        f"| {_yes(tp['ratio_pages'] >= 1.0)} |",
+    ]
+    for case in pol:
+        steady, every = case["after_robots"], case["all"]
+        window = f"{case['limit_interval_s']:g} s"
+        verdict = _yes(case["met"] and case["met_including_bootstrap"])
+        if case["met"] and not case["met_including_bootstrap"]:
+            verdict = "**met** once robots.txt is read; **not met** for the robots.txt bootstrap"
+        lines.append(
+            f"| politeness, Crawl-delay {case['crawl_delay_s']:g} s: <= 1 request per {window} "
+            f"| after robots.txt: max {steady['max_per_limit_window']} per {window}, smallest "
+            f"gap {steady['min_interval_s']:.3f} s; all requests: max "
+            f"{every['max_per_limit_window']} per {window}, {every['max_per_1s']} per 1 s "
+            f"| {verdict} |"
+        )
+    lines += [
+        "",
+        f"## (a) Throughput: {tp['products']} products, concurrency {tp['concurrency']}, "
+        "politeness off",
+        "",
+        throughput.__doc__.split("\n\n", 1)[1].strip() if throughput.__doc__ else "",
+        "",
+        "| crawler | pages | products (with price) | crawl time s | pages/s | products/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {
+        "ours": "ours (studiolab crawl engine, generic extract)",
+        "scrapy": "Scrapy SitemapSpider, minimal JSON-LD parse",
+        "scrapy_generic": "Scrapy SitemapSpider + our generic extract()",
+    }
+    for key, label in names.items():
+        for n, r in enumerate(tp["rounds"][key], 1):
+            lines.append(
+                f"| {label}, round {n} | {r['pages']} | {r['items']} ({r['items_with_price']}) "
+                f"| {r['seconds']:.1f} | {r['pages_per_s']:.1f} | {r['items_per_s']:.1f} |"
+            )
+    lines += [
+        "",
+        f"Ratio (best rounds), ours / Scrapy: **{tp['ratio_pages']:.2f}x pages/s**, "
+        f"{tp['ratio_items']:.2f}x products/s. Ours / (Scrapy + our extractor): "
+        f"**{tp['ratio_pages_same_extractor']:.2f}x** pages/s.",
+        "",
+        "## (b) Politeness adherence: default settings",
+        "",
+        politeness_check.__doc__.split("\n\n", 1)[1].strip() if politeness_check.__doc__ else "",
+        "",
+        "| shop Crawl-delay | requests (robots.txt) | span s | requests counted | max / 1 s "
+        "(raw) | max / Crawl-delay window | smallest gap s | mean req/s | |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for case in pol:
+        for scope in ("all", "after_robots"):
+            r = case[scope]
+            label = "all requests" if scope == "all" else "after robots.txt read"
+            gap = f"{r['min_interval_s']:.3f}" if r["min_interval_s"] is not None else "-"
+            rate = f"{r['mean_rate_per_s']:.3f}" if r["mean_rate_per_s"] else "-"
+            head = (
+                f"{case['crawl_delay_s']:g} s | {case['requests']} ({case['robots_txt_requests']})"
+            )
+            cells = [
+                head,
+                f"{case['duration_s']:.1f}",
+                f"{label}: {r['requests']}",
+                f"{r['max_per_1s']} ({r['max_per_1s_raw']})",
+                str(r["max_per_limit_window"]),
+                gap,
+                rate,
+                _yes(r["met"]),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *_findings(data), "", "## (c) Extraction", ""]
+    extraction_md = extraction.render(data["extraction"]).split("\n", 1)[1]
+    lines.append(extraction_md.replace("\n## ", "\n### ").strip())
+    return "\n".join(lines) + "\n"
+
+
+def rerender(stem: str = "crawl") -> None:
+    """Re-write the markdown from the stored JSON (after a change to the report only)."""
+    data = json.loads((RESULTS / f"{stem}.json").read_text())
+    (RESULTS / f"{stem}.md").write_text(render(data))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="500 products, 1 round, 8 s")
+    args = parser.parse_args()
+    started = time.monotonic()
+    products, rounds, seconds = (500, 1, 8.0) if args.quick else (2000, 2, 20.0)
+    print("throughput ...", flush=True)
+    tp = throughput.run(products=products, concurrency=8, rounds=rounds)
+    print("politeness ...", flush=True)
+    pol = politeness_check.run(seconds)
+    print("extraction ...", flush=True)
+    ex = extraction.run()
+    data: dict[str, Any] = {
+        "machine": _machine(),
+        "command": "make bench-crawl" + (" BENCH_ARGS=--quick" if args.quick else ""),
+        "argv": sys.argv,
+        "throughput": tp,
+        "politeness": pol,
+        "extraction": ex,
+    }
+    data["seconds"] = time.monotonic() - started
+    stem = "crawl-quick" if args.quick else "crawl"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=1, default=str))
+    (RESULTS / f"{stem}.md").write_text(render(data))
+    print(f"wrote {RESULTS / stem}.md and .json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Throughput: our crawl engine vs a plain Scrapy spider on the same demo shop, same run.
+
+The shop (2,000 products, no Crawl-delay, no faults) runs in its own process, so neither
+crawler shares a GIL with the server. Both crawlers: concurrency 8 on the one domain, no
+delay, robots.txt obeyed, images off, every product page fetched and its product extracted.
+Ours is `studiolab crawl`'s in-process driver (runtime/cli_crawl.py: the state machine's
+FetchBatch step called in a loop over a SQLite catalog + filesystem blob store, so catalog
+writes and state persistence are included) with max_items = the shop's product count; Scrapy
+is bench/crawl/scrapy_spider.py via `scrapy runspider`. Rounds alternate ours / Scrapy;
+the best round of each is compared. A third contender, the same Scrapy spider calling our
+generic `extract()` per product page, separates crawl cost from extraction cost.
+pages/s = responses / crawl time (each side's own clock, from crawl start to finish; process
+start-up not counted for either).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
+
+HERE = Path(__file__).resolve().parent
+SPIDER = HERE / "scrapy_spider.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def shop_process(products: int) -> Iterator[str]:
+    """`studiolab demo-shop` in its own process: no Crawl-delay, no faults, loopback."""
+    port = _free_port()
+    command = [sys.executable, "-m", "studiolab", "demo-shop", "--port", str(port)]
+    command += ["--products", str(products), "--crawl-delay", "0", "--no-faults"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/robots.txt", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("demo shop did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run_ours(url: str, products: int, concurrency: int, work: Path) -> dict[str, Any]:
+    site = SiteCrawl(
+        url + "/",
+        work / "ours",
+        CrawlOptions(
+            max_items=products,
+            delay_s=0,
+            concurrency=concurrency,
+            allow_hosts=("127.0.0.1",),
+            images=False,
+            batch_pages=4 * concurrency,
+        ),
+    )
+    summary = site.run()
+    pages = summary.pages_ok + summary.pages_failed
+    with_price = sum(1 for row in summary.rows if row["product"].get("price"))
+    return {
+        "pages": pages,
+        "pages_failed": summary.pages_failed,
+        "items": summary.items,
+        "items_with_price": with_price,
+        "seconds": summary.seconds,
+        "pages_per_s": pages / summary.seconds,
+        "items_per_s": summary.items / summary.seconds,
+        "error": summary.error,
+    }
+
+
+def run_scrapy(url: str, concurrency: int, work: Path, extract: str = "jsonld") -> dict[str, Any]:
+    stats_path = work / f"scrapy-{extract}-stats.json"
+    items_path = work / f"scrapy-{extract}-items.jsonl"
+    command = [sys.executable, "-m", "scrapy", "runspider", str(SPIDER)]
+    command += ["-a", f"start={url}", "-a", f"stats={stats_path}", "-a", f"extract={extract}"]
+    command += ["-O", str(items_path)]
+    command += ["-s", f"CONCURRENT_REQUESTS={concurrency}"]
+    command += ["-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}"]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=work)
+    wall = time.monotonic() - started
+    if done.returncode != 0 or not stats_path.exists():
+        raise RuntimeError(f"scrapy failed ({done.returncode}): {done.stderr[-2000:]}")
+    stats = json.loads(stats_path.read_text())
+    rows = [json.loads(line) for line in items_path.read_text().splitlines() if line]
+    seconds = float(stats["bench_elapsed_s"])
+    pages = int(stats.get("downloader/response_count", 0))
+    return {
+        "pages": pages,
+        "pages_failed": pages - int(stats.get("downloader/response_status_count/200", 0)),
+        "items": len(rows),
+        "items_with_price": sum(1 for row in rows if row.get("price")),
+        "seconds": seconds,
+        "process_seconds": wall,
+        "pages_per_s": pages / seconds,
+        "items_per_s": len(rows) / seconds,
+        "error": None,
+    }
+
+
+def run(products: int = 2000, concurrency: int = 8, rounds: int = 2) -> dict[str, Any]:
+    results: dict[str, list[dict[str, Any]]] = {"ours": [], "scrapy": [], "scrapy_generic": []}
+    with shop_process(products) as url, tempfile.TemporaryDirectory() as temp:
+        for n in range(rounds):
+            work = Path(temp) / f"round{n}"
+            work.mkdir()
+            results["ours"].append(run_ours(url, products, concurrency, work))
+            print(f"  round {n + 1}: ours {results['ours'][-1]['pages_per_s']:.1f} pages/s")
+            results["scrapy"].append(run_scrapy(url, concurrency, work))
+            print(f"  round {n + 1}: scrapy {results['scrapy'][-1]['pages_per_s']:.1f} pages/s")
+            results["scrapy_generic"].append(run_scrapy(url, concurrency, work, "studiolab"))
+            rate = results["scrapy_generic"][-1]["pages_per_s"]
+            print(f"  round {n + 1}: scrapy + our extract() {rate:.1f} pages/s")
+    best = {name: max(runs, key=lambda r: r["pages_per_s"]) for name, runs in results.items()}
+    return {
+        "products": products,
+        "concurrency": concurrency,
+        "rounds": results,
+        "best": best,
+        "ratio_pages": best["ours"]["pages_per_s"] / best["scrapy"]["pages_per_s"],
+        "ratio_items": best["ours"]["items_per_s"] / best["scrapy"]["items_per_s"],
+        "ratio_pages_same_extractor": best["ours"]["pages_per_s"]
+        / best["scrapy_generic"]["pages_per_s"],
+    }
