@@ -56,6 +56,16 @@ def test_throttle_spaces_one_domain_and_leaves_others_alone() -> None:
     assert throttle.wait_turn("shop.test") >= now + 30
 
 
+def test_crawl_delay_learnt_from_the_first_request_spaces_the_next_one() -> None:
+    # robots.txt is the first request, paced at the default 1 s; its Crawl-delay (2 s) must
+    # already hold for the request right after it.
+    clock = FakeClock()
+    throttle = DomainThrottle(1.0, clock=clock, sleep=clock.sleep)
+    robots_request = throttle.wait_turn("shop.test")
+    throttle.set_min_delay("shop.test", 2.0)
+    assert throttle.wait_turn("shop.test") - robots_request == 2.0
+
+
 def test_throttle_reserves_slots_in_order_across_threads() -> None:
     clock = FakeClock()
     throttle = DomainThrottle(1.0, concurrency=8, clock=clock, sleep=clock.sleep)

@@ -89,7 +89,11 @@ class DomainThrottle:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next_start: dict[str, float] = {}
+        # The last reserved start per domain and any Retry-After pause. The spacing is applied
+        # when the NEXT request asks, so a Crawl-delay learnt from robots.txt (fetched as the
+        # first request) already spaces the request right after it.
+        self._last_start: dict[str, float] = {}
+        self._paused_until: dict[str, float] = {}
         self._min_delay: dict[str, float] = {}
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
 
@@ -114,16 +118,21 @@ class DomainThrottle:
         key = self.key(domain)
         with self._lock:
             until = self._clock() + max(0.0, seconds)
-            self._next_start[key] = max(self._next_start.get(key, until), until)
+            self._paused_until[key] = max(self._paused_until.get(key, until), until)
 
     def wait_turn(self, domain: str) -> float:
         """Block until this caller may start a request; return the (clock) start time."""
         key = self.key(domain)
         with self._lock:
             now = self._clock()
-            start = max(now, self._next_start.get(key, now))
             delay = max(self.delay_s, self._min_delay.get(key, 0.0))
-            self._next_start[key] = start + delay
+            last = self._last_start.get(key)
+            start = max(
+                now,
+                now if last is None else last + delay,
+                self._paused_until.get(key, now),
+            )
+            self._last_start[key] = start
         if start > now:
             self._sleep(start - now)
         return start
