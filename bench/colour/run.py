@@ -81,8 +81,8 @@ NOTES = [
     "held-out measure for the naming rule (the synthetic set is independent of it), and the "
     "rule lifts the peers' UAB scores as well as ours.",
     "Timings depend on what else runs on the machine: the load average around the speed pass "
-    "is recorded below; ratios to ours are taken in the same pass, so they are comparable even "
-    "when absolute numbers are not.",
+    "is recorded in the Speed section; ratios to ours are taken in the same pass, so they are "
+    "comparable even when absolute numbers are not.",
 ]
 
 
