@@ -41,13 +41,10 @@ class ImagePipeline:
     def on_raw(self, key: str) -> Outcome:
         from studiolab.vision.analyse import cut_out, encode_png, thumbnail_jpeg
 
-        parsed = _parse(key)
-        if parsed is None:
+        loaded = self._load(key)
+        if loaded is None:
             return "skipped"
-        project_id, item_id = parsed
-        data = self._load(key, item_id)
-        if data is None:
-            return "skipped"
+        project_id, item_id, data = loaded
         try:
             cut = cut_out(data, model=self.model, models_dir=self.models_dir)
         except ImageError as error:
@@ -73,13 +70,10 @@ class ImagePipeline:
         from studiolab.vision.decode import decode_image
         from studiolab.vision.explain import colour_masks, mask_png, overview_sheet
 
-        parsed = _parse(key)
-        if parsed is None:
+        loaded = self._load(key)
+        if loaded is None:
             return "skipped"
-        project_id, item_id = parsed
-        data = self._load(key, item_id)
-        if data is None:
-            return "skipped"
+        project_id, item_id, data = loaded
         try:
             rgba = decode_image(data, max_side=None).rgba
             mask, palette = palette_of(rgba, max_colors=self.max_colors)
@@ -108,10 +102,16 @@ class ImagePipeline:
         return "analysed" if self._update(item_id, record) else "skipped"
 
     # -- helpers ---------------------------------------------------------------------------
-    def _load(self, key: str, item_id: str) -> bytes | None:
+    def _load(self, key: str) -> tuple[str, str, bytes] | None:
+        """(project_id, item_id, blob bytes) of an item blob event; None (logged) when the key
+        is not an item key or the item or blob was deleted meanwhile."""
+        parsed = _parse(key)
+        if parsed is None:
+            return None
+        project_id, item_id = parsed
         try:
             self.catalog.get_item(item_id)
-            return self.blobs.get(key)
+            return project_id, item_id, self.blobs.get(key)
         except NotFound as gone:
             log.info("skipping %s: %s (deleted meanwhile)", key, gone.message)
             return None

@@ -28,24 +28,12 @@ from studiolab.crawl.extract.normalize import (
 from studiolab.crawl.extract.page import Page
 from studiolab.crawl.extract.schema import trim_crumbs
 from studiolab.domain.errors import InvalidInput
+from studiolab.domain.models import SELECTOR_FIELDS
 
-PRODUCT_KEYS = frozenset(
-    {
-        "name",
-        "brand",
-        "price",
-        "currency",
-        "sku",
-        "availability",
-        "image",
-        "colors",
-        "sizes",
-        "category",
-        "description",
-    }
-)
+# The crawler model owns the list of selector keys; these split it by use.
+SELECTOR_KEYS = frozenset(SELECTOR_FIELDS)
 DISCOVERY_KEYS = frozenset({"product_link", "next_page"})
-SELECTOR_KEYS = PRODUCT_KEYS | DISCOVERY_KEYS
+PRODUCT_KEYS = SELECTOR_KEYS - DISCOVERY_KEYS
 
 
 def validate_selectors(selectors: Mapping[str, str] | None) -> dict[str, str]:
