@@ -13,7 +13,17 @@ from click.testing import CliRunner
 from studiolab.runtime.cli import main
 from tests.support.images import cutout_png
 
-RESULT_KEYS = {"path", "ok", "width", "height", "model", "garment_fraction", "colors", "timings_ms"}
+RESULT_KEYS = {
+    "path",
+    "ok",
+    "width",
+    "height",
+    "model",
+    "garment_fraction",
+    "colors",
+    "timings_ms",
+    "person",
+}
 COLOR_KEYS = {"hex", "rgb", "lab", "fraction", "name", "basic", "delta_e"}
 
 

@@ -84,7 +84,7 @@ def analyse_file(
     except OSError as error:
         return failure(path, "unreadable", f"{error.strerror or error}: {path}")
     try:
-        analysis = analyse_image(data, model=model, max_colors=max_colors)
+        analysis = analyse_image(data, model=model, max_colors=max_colors, detect_people=True)
         if explainer is not None:
             explainer.write(index, path, analysis)
     except StudiolabError as error:

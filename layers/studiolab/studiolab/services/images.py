@@ -23,6 +23,9 @@ from studiolab.domain.ports import BlobStore, Catalog, Clock
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from studiolab.domain.models import PersonTags
+    from studiolab.vision.types import RGBA, Mask
+
 log = logging.getLogger(__name__)
 
 Outcome = Literal["segmented", "analysed", "failed", "skipped"]
@@ -49,6 +52,7 @@ class ImagePipeline:
             cut = cut_out(data, model=self.model, models_dir=self.models_dir)
         except ImageError as error:
             return self._fail(item_id, error)
+        person = self._person(cut.image.rgba)
         cutout_key = item_key("cutout", project_id, item_id, "cutout.png")
         thumb_key = item_key("thumb", project_id, item_id, "thumb.jpg")
         self.blobs.put(thumb_key, thumbnail_jpeg(cut.rgba), content_type="image/jpeg")
@@ -57,7 +61,8 @@ class ImagePipeline:
             blobs = item.blobs.model_copy(
                 update={"raw": key, "cutout": cutout_key, "thumbnail": thumb_key}
             )
-            return item.model_copy(update={"blobs": blobs, "state": "processing", "error": None})
+            update = {"blobs": blobs, "state": "processing", "error": None, "person": person}
+            return item.model_copy(update=update)
 
         if not self._update(item_id, record):
             return "skipped"
@@ -76,7 +81,8 @@ class ImagePipeline:
         project_id, item_id, data = loaded
         try:
             rgba = decode_image(data, max_side=None).rgba
-            mask, palette = palette_of(rgba, max_colors=self.max_colors)
+            exclude = self._person_exclusion(item_id, rgba)
+            mask, palette = palette_of(rgba, max_colors=self.max_colors, exclude=exclude)
         except ImageError as error:
             return self._fail(item_id, error)
         masks = colour_masks(rgba[..., :3], mask, palette)
@@ -102,6 +108,31 @@ class ImagePipeline:
         return "analysed" if self._update(item_id, record) else "skipped"
 
     # -- helpers ---------------------------------------------------------------------------
+    def _person(self, rgba: RGBA) -> PersonTags | None:
+        """Model/pose tags of the decoded photo; None when the pose step is not installed."""
+        try:
+            from studiolab.vision.pose import detect_person
+        except ImportError:  # mediapipe missing: tag nothing rather than fail the item
+            log.warning("mediapipe is not installed: items get no person tags")
+            return None
+        return detect_person(rgba).tags
+
+    def _person_exclusion(self, item_id: str, rgba: RGBA) -> Mask | None:
+        """Skin, face and hair of the model on the cut-out, recomputed here (pose runs again
+        on the cut-out composited on white, ~40 ms) only for items tagged with a person, so
+        the cut-out blob stays the single input of this step and products pay nothing."""
+        try:
+            tags = self.catalog.get_item(item_id).person
+        except NotFound:
+            return None
+        if tags is None or not tags.present:
+            return None
+        from studiolab.vision.pose import detect_person
+        from studiolab.vision.skin import person_exclusion_mask
+
+        exclude = person_exclusion_mask(rgba, detect_person(rgba))
+        return exclude if exclude.any() else None
+
     def _load(self, key: str) -> tuple[str, str, bytes] | None:
         """(project_id, item_id, blob bytes) of an item blob event; None (logged) when the key
         is not an item key or the item or blob was deleted meanwhile."""

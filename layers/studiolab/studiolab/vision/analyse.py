@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studiolab.vision.types import RGBA, DecodedImage, Mask, Palette
+
+if TYPE_CHECKING:
+    from studiolab.vision.pose import PersonResult
 
 DEFAULT_MODEL = "u2netp"
 DEFAULT_MAX_COLORS = 5
@@ -43,6 +46,7 @@ class Analysis:
     mask: Mask
     palette: Palette
     timings_ms: dict[str, float]
+    person: PersonResult | None = None  # set when analyse_image(detect_people=True)
 
     @property
     def garment_fraction(self) -> float:
@@ -73,6 +77,7 @@ class Analysis:
             "timings_ms": {
                 stage: self.timings_ms.get(stage, 0.0) for stage in ("decode", "segment", "palette")
             },
+            "person": self.person.to_dict() if self.person is not None else None,
         }
 
 
@@ -119,11 +124,24 @@ def analyse_image(
     max_colors: int = DEFAULT_MAX_COLORS,
     models_dir: Path | None = None,
     exclude: Mask | None = None,
+    detect_people: bool = False,
 ) -> Analysis:
+    """`detect_people`: tag the human model (vision/pose.py) on the decoded photo and leave
+    their skin, face and hair out of the palette (vision/skin.py), on top of `exclude`."""
     timings = Timings()
     cutout = cut_out(data, model=model, models_dir=models_dir, timings=timings)
+    person = None
+    if detect_people:
+        from studiolab.vision.pose import detect_person
+        from studiolab.vision.skin import person_exclusion_mask
+
+        with timings.stage("person"):
+            person = detect_person(cutout.image.rgba)
+            skin = person_exclusion_mask(cutout.image.rgba, person)
+        if skin.any():
+            exclude = skin if exclude is None else (exclude | skin)
     mask, palette = palette_of(cutout.rgba, max_colors=max_colors, exclude=exclude, timings=timings)
-    return Analysis(cutout=cutout, mask=mask, palette=palette, timings_ms=timings.ms)
+    return Analysis(cutout=cutout, mask=mask, palette=palette, timings_ms=timings.ms, person=person)
 
 
 def encode_png(rgba: RGBA) -> bytes:
