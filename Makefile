@@ -21,10 +21,11 @@ $(BIN)/python:
 # Re-install whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[aws,api,crawl,vision]"
+	$(BIN)/python -m pip install --quiet --no-deps mediapipe==0.10.21
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[aws,api,crawl,vision,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[aws,api,crawl,vision,infra,dev]"
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
@@ -73,3 +74,10 @@ bench-api-export: $(VENV)/.installed
 .PHONY: bench-api-list
 bench-api-list: $(VENV)/.installed
 	$(BIN)/python -m bench.api.list_latency $(BENCH_ARGS)
+
+# Synthesise the CDK app offline (no Docker, no AWS credentials, no notices/telemetry): the CLI
+# comes from package.json (npm ci); the template lands in cdk.out/.
+.PHONY: synth
+synth: $(VENV)/.installed-dev
+	npm ci --no-fund --no-audit
+	CDK_DISABLE_CLI_TELEMETRY=1 PATH="$(abspath $(BIN)):$$PATH" npx --no-install cdk synth --no-notices -q
