@@ -179,6 +179,9 @@ def test_long_runs_continue_as_new_executions(
     assert run.status is RunStatus.SUCCEEDED, run.error
     assert run.counters.items == PRODUCTS
     assert run.execution_ref != first_ref
+    # FinishRun marks the run before its execution reaches Succeed: let it get there
+    assert run.execution_ref is not None
+    assert wait_for_execution(context, run.execution_ref) == "SUCCEEDED"
     workflows: Any = context.workflows
     executions = workflows.client.list_executions(stateMachineArn=workflows.machine_arn("crawl"))[
         "executions"
