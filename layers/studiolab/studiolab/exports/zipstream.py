@@ -208,9 +208,22 @@ class PipeSource(io.RawIOBase):
         return b"".join(parts)
 
     def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        """Like read: fills `buffer` unless the end was reached (straight from the pipe into
+        the caller's buffer where os.readv exists, so a reused buffer costs no allocation)."""
+        if not hasattr(os, "readv"):  # Windows
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+        view = memoryview(buffer).cast("B")
+        got = 0
+        while got < len(view):
+            count = os.readv(self._fd, [view[got:]])
+            if not count:
+                if self._failure is not None:
+                    raise ExportAborted(f"export aborted: {self._failure}") from self._failure
+                break
+            got += count
+        return got
 
     def close(self) -> None:
         if not self.closed:

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 EXPORT_TOPIC = "export.run"
 PAGE_SIZE = 200
-PREFETCH = 8  # items whose blobs are read ahead, in as many threads
+PREFETCH = 8  # items whose blobs are read ahead, in as many threads (see _read_ahead)
 READ_CHUNK = 256 * 1024
 DEFAULT_RETENTION_S = 7 * 24 * 3600
 MAX_ERROR_CHARS = 1000
@@ -216,6 +216,13 @@ def _fetch(blobs: BlobStore, key: str | None) -> _Fetched:
     return _Fetched(key, itertools.chain((first, second), stream))
 
 
+def _read_ahead(blobs: BlobStore) -> int:
+    """How many items' blobs to read ahead in threads: PREFETCH, unless the store says
+    otherwise (`read_ahead`, e.g. 0 for the local filesystem store)."""
+    value = getattr(blobs, "read_ahead", PREFETCH)
+    return value if isinstance(value, int) and value >= 0 else PREFETCH
+
+
 def _resolved(
     entry: tuple[Item, Future[tuple[_Fetched, _Fetched]]],
 ) -> tuple[Item, _Fetched, _Fetched]:
@@ -256,14 +263,19 @@ class _Builder:
         text = self.project.data_type == "text"
         rows = ItemRows(text=text)
         zipped = ZipStreamWriter(sink, date_time=self.export.created_at)
-        pool = ThreadPoolExecutor(max_workers=PREFETCH, thread_name_prefix="export-read")
+        prefetch = _read_ahead(self.blobs)
+        pool = (
+            ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix="export-read")
+            if prefetch > 0
+            else None
+        )
         try:
             if text:
                 for item in self._items():
                     self.stats.items += 1
                     rows.add(item)
             else:
-                self._write_images(zipped, rows, pool)
+                self._write_images(zipped, rows, pool, prefetch)
             csv_file, jsonl_file = rows.spool.finish()
             zipped.add_file(f"{rows.stem}.csv", csv_file)
             zipped.add_file(f"{rows.stem}.jsonl", jsonl_file)
@@ -273,17 +285,25 @@ class _Builder:
             zipped.abort()
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             rows.spool.close()
 
-    def _write_images(self, zipped: ZipStreamWriter, rows: ItemRows, pool: Executor) -> None:
-        """Blobs are read ahead by PREFETCH threads (S3 GETs are latency-bound; locally the
-        reads overlap the zip writing), written in listing order by this thread. Memory:
-        at most PREFETCH items' first two chunks are held."""
+    def _write_images(
+        self, zipped: ZipStreamWriter, rows: ItemRows, pool: Executor | None, prefetch: int
+    ) -> None:
+        """Blobs are read ahead by `prefetch` threads (S3 GETs are latency-bound), written in
+        listing order by this thread. Memory: at most `prefetch` items' first two chunks are
+        held. Without a pool (a store whose reads are local: no latency to hide, and thread
+        hand-offs under the GIL would cost more than they save) each blob is read inline."""
+        if pool is None:
+            for item in self._items():
+                self._add_images(zipped, rows, item, *self._fetch_item(item))
+            return
         pending: deque[tuple[Item, Future[tuple[_Fetched, _Fetched]]]] = deque()
         for item in self._items():
             pending.append((item, pool.submit(self._fetch_item, item)))
-            if len(pending) >= PREFETCH:
+            if len(pending) >= prefetch:
                 self._add_images(zipped, rows, *_resolved(pending.popleft()))
         while pending:
             self._add_images(zipped, rows, *_resolved(pending.popleft()))

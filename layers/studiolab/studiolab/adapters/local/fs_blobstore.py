@@ -58,6 +58,7 @@ COPY_CHUNK = 1 << 20
 STALE_TEMP_SECONDS = 3600
 NAME_MAX = 255  # bytes per path segment on every common filesystem
 _Read = Callable[[int], bytes]
+_ReadInto = Callable[[memoryview], "int | None"]
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,15 @@ class _Meta:
 
 
 class FilesystemBlobStore:
+    # Reads are local files (usually page-cached): reading them ahead in threads costs more
+    # in GIL hand-offs than it saves. Callers that read ahead for latency-bound stores (the
+    # export's prefetch) read this store inline instead.
+    read_ahead = 0
+
     def __init__(self, root: Path, signer: UrlSigner, *, events: BlobEvents | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self._root = root.resolve()
+        self._root_prefix = str(self._root).rstrip(os.sep) + os.sep  # inside paths start so
         self._internal = self._root / INTERNAL_DIR
         self._tmp = self._internal / "tmp"
         self._meta = self._internal / "meta"
@@ -101,6 +108,9 @@ class FilesystemBlobStore:
     def put_stream(
         self, key: str, source: BinaryIO, *, content_type: str | None = None
     ) -> BlobInfo:
+        readinto = _own_readinto(source)
+        if readinto is not None:  # a raw stream: fill one reused buffer, no bytes per chunk
+            return self._write(key, None, content_type, readinto=readinto)
         return self._write(key, source.read, content_type)
 
     def delete(self, key: str) -> None:
@@ -122,10 +132,10 @@ class FilesystemBlobStore:
             return handle.read()
 
     def stream(self, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        self._path(key)  # invalid keys fail now, absent ones on the first next()
+        path = self._path(key)  # invalid keys fail now, absent ones on the first next()
         if chunk_size < 1:
             raise InvalidInput("chunk_size must be positive", fields={"chunk_size": "< 1"})
-        return self._chunks(key, chunk_size)
+        return self._chunks(key, path, chunk_size)
 
     def head(self, key: str) -> BlobInfo:
         handle, st = self._open(key)
@@ -214,16 +224,18 @@ class FilesystemBlobStore:
                 fields={"key": "segment too long"},
             )
         path = self._root.joinpath(*parts)
-        if not _inside(path, self._root):
+        if not _inside(path, self._root_prefix):
             raise Forbidden(f"blob key {key!r} resolves outside the blob directory")
         return path
 
     def _meta_path(self, key: str) -> Path:
         return self._meta.joinpath(*key.split("/"))
 
-    def _open(self, key: str) -> tuple[BinaryIO, os.stat_result]:
+    def _open(self, key: str, path: Path | None = None) -> tuple[BinaryIO, os.stat_result]:
+        """Open the object; `path` when the caller already has it from _path(key)."""
         try:
-            handle = self._path(key).open("rb")
+            # unbuffered: one read() per chunk, no isatty/lseek per open; callers read big chunks
+            handle = (self._path(key) if path is None else path).open("rb", buffering=0)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
             raise NotFound(f"no blob {key!r}") from error
         except OSError as error:
@@ -234,8 +246,8 @@ class FilesystemBlobStore:
             raise NotFound(f"no blob {key!r}")
         return handle, st
 
-    def _chunks(self, key: str, chunk_size: int) -> Iterator[bytes]:
-        handle, _ = self._open(key)
+    def _chunks(self, key: str, path: Path, chunk_size: int) -> Iterator[bytes]:
+        handle, _ = self._open(key, path)  # checked once, by stream()
         with handle:
             while chunk := handle.read(chunk_size):
                 yield chunk
@@ -270,7 +282,16 @@ class FilesystemBlobStore:
             finally:
                 Path(temp).unlink(missing_ok=True)
 
-    def _write(self, key: str, read: _Read, content_type: str | None) -> BlobInfo:
+    def _write(
+        self,
+        key: str,
+        read: _Read | None,
+        content_type: str | None,
+        *,
+        readinto: _ReadInto | None = None,
+    ) -> BlobInfo:
+        """Copy `read` (chunks of at most COPY_CHUNK bytes) or `readinto` (one reused
+        COPY_CHUNK buffer) into the object, atomically."""
         target = self._path(key)
         content_type = default_content_type(key, content_type)
         # Our own I/O failures (disk full, permissions) become BackendError; the source's
@@ -281,10 +302,14 @@ class FilesystemBlobStore:
         try:
             digest = hashlib.md5(usedforsecurity=False)
             with os.fdopen(fd, "wb") as out:
-                while chunk := read(COPY_CHUNK):
-                    digest.update(chunk)
-                    with _os_errors(key):
-                        out.write(chunk)
+                if readinto is not None:
+                    _copy_into(readinto, digest, out.fileno(), key)
+                else:
+                    assert read is not None
+                    while chunk := read(COPY_CHUNK):
+                        digest.update(chunk)
+                        with _os_errors(key):
+                            out.write(chunk)
                 with _os_errors(key):
                     out.flush()
                     os.fsync(out.fileno())
@@ -388,9 +413,11 @@ def _valid_segment(name: str) -> bool:
     return True
 
 
-def _inside(path: Path, base: Path) -> bool:
-    resolved = Path(os.path.realpath(path))
-    return resolved != base and resolved.is_relative_to(base)
+def _inside(path: Path, base_prefix: str) -> bool:
+    """Whether `path`, symlinks resolved, is strictly below the directory `base_prefix`
+    (a resolved path ending in the separator)."""
+    resolved = os.path.realpath(path)
+    return len(resolved) > len(base_prefix) and resolved.startswith(base_prefix)
 
 
 def _prune_empty_dirs(directory: Path, stop: Path) -> None:
@@ -400,6 +427,30 @@ def _prune_empty_dirs(directory: Path, stop: Path) -> None:
         except OSError:
             return
         directory = directory.parent
+
+
+def _own_readinto(source: BinaryIO) -> _ReadInto | None:
+    """A raw stream's readinto, its primitive - unless it implements only read()."""
+    if isinstance(source, io.RawIOBase) and type(source).readinto is not io.RawIOBase.readinto:
+        return source.readinto
+    return None
+
+
+def _copy_into(readinto: _ReadInto, digest: hashlib._Hash, fd: int, key: str) -> None:
+    """Source -> fd through one reused buffer (no allocation per chunk); MD5 and the write
+    both release the GIL. The source's errors propagate as they are, ours are BackendError."""
+    view = memoryview(bytearray(COPY_CHUNK))
+    while True:
+        count = readinto(view)
+        if count is None:
+            raise BlockingIOError(f"put_stream of {key!r}: the source would block")
+        if not count:
+            return
+        chunk = view[:count]
+        digest.update(chunk)
+        with _os_errors(key):
+            while chunk:
+                chunk = chunk[os.write(fd, chunk) :]
 
 
 def _md5_etag(read: _Read) -> str:
