@@ -76,6 +76,12 @@ def test_stream_yields_chunks_of_at_most_chunk_size(blob_backend: BlobBackend) -
     assert b"".join(chunks) == BINARY
 
 
+def test_read_ahead_hint_is_a_non_negative_int(blob_backend: BlobBackend) -> None:
+    read_ahead = blob_backend.store.read_ahead
+    assert isinstance(read_ahead, int) and not isinstance(read_ahead, bool)
+    assert read_ahead >= 0
+
+
 def test_empty_object(blob_backend: BlobBackend) -> None:
     store = blob_backend.store
     info = store.put("exports/empty.bin", b"")

@@ -56,6 +56,10 @@ class BlobStore(Protocol):
     """Binary objects by key ("raw/<project>/<item>.jpg"). Keys are validated by
     studiolab.domain.blobkeys.check_key: relative, no "..", no backslash, no control chars."""
 
+    # How many objects a bulk reader (the export) should fetch ahead in threads: worth it
+    # when each read waits on the network (S3), a loss for page-cached local files (0).
+    read_ahead: int
+
     def put(self, key: str, data: bytes, *, content_type: str | None = None) -> BlobInfo: ...
 
     def put_stream(

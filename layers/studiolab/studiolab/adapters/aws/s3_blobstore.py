@@ -47,6 +47,8 @@ def default_client() -> Any:
 
 
 class S3BlobStore:
+    read_ahead = 8  # GETs are latency-bound: bulk readers overlap them
+
     def __init__(
         self,
         bucket: str,
