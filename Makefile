@@ -41,8 +41,17 @@ models: $(VENV)/.installed
 up: install models
 	$(BIN)/studiolab up --demo
 
-test: install-dev models
+test: install-dev models chromium
 	$(BIN)/python -m pytest
+
+# Browser tests drive Debian's Chromium; a fresh machine has none, so install it when missing.
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 lint: install-dev
 	$(BIN)/ruff check .

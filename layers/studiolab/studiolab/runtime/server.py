@@ -151,6 +151,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         target = (root / relative).resolve()
         if target.is_dir():
             target = target / "index.html"
+        if relative == "config.json" and not target.is_file():
+            # The UI reads config.json where it is hosted apart from the API (CloudFront);
+            # served here from the same origin, it needs none.
+            self._json(200, {})
+            return
         if not target.is_relative_to(root) or not target.is_file():
             raise NotFound(f"no such page: {path}")
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
