@@ -103,7 +103,10 @@ async function boot() {
     if (url) window.location.assign(url);
     else askForToken();
   });
-  window.addEventListener("hashchange", navigate);
+  window.addEventListener("hashchange", () => {
+    if (takeTokenFromFragment()) document.getElementById("sign-in").hidden = true;
+    navigate();
+  });
   showHealth();
   await navigate();
 }

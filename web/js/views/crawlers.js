@@ -2,12 +2,13 @@
 
 import { api, listAll } from "../api.js";
 import {
-  clear, confirmDialog, every, formatDuration, formatNumber, formatTime, h, notify, showError,
+  clear, confirmDialog, every, formatBytes, formatDuration, formatNumber, formatTime, h, notify, showError,
 } from "../dom.js";
 import { crawlerForm } from "./crawler_form.js";
 
 const REFRESH_MS = 3000;
 const OPEN = new Set(["READY", "RUNNING", "ABORTING", "INTERRUPTED"]);
+const KNOWN_COUNTERS = new Set(["items", "pages_ok", "pages_failed", "images", "bytes"]);
 
 export async function renderCrawlers(panel, project, route, signal) {
   const list = h("div", { class: "crawlers" });
@@ -120,7 +121,13 @@ function crawlerCard(project, crawler, reload, signal) {
       ["Elapsed", formatDuration(run.elapsed_s), "elapsed"],
       ["Items/min", formatNumber(run.items_per_min, 1), "rate"],
       ["Remaining", open ? `${eta}${run.remaining !== null ? ` (${run.remaining} items)` : ""}` : "—", "eta"],
+      ["Images", formatNumber(counters.images), "images"],
+      ["Downloaded", formatBytes(counters.bytes), "bytes"],
     ];
+    // Counters this page has no label for yet (added by newer crawler versions) still show.
+    for (const [key, value] of Object.entries(counters)) {
+      if (!KNOWN_COUNTERS.has(key)) entries.push([key.replaceAll("_", " "), formatNumber(value), key]);
+    }
     clear(
       status,
       entries.map(([label, value, id]) => h("div", {}, h("dt", {}, label), h("dd", { "data-testid": `run-${id}` }, value))),
