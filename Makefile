@@ -84,9 +84,12 @@ bench-api-export: $(VENV)/.installed
 bench-api-list: $(VENV)/.installed
 	$(BIN)/python -m bench.api.list_latency $(BENCH_ARGS)
 
-# Synthesise the CDK app offline (no Docker, no AWS credentials, no notices/telemetry): the CLI
-# comes from package.json (npm ci); the template lands in cdk.out/.
+# Synthesise the CDK app (no Docker, no AWS credentials, no notices/telemetry): the CLI comes
+# from package.json (npm ci); the template lands in cdk.out/ and is checked with cfn-lint.
+# The domain layer's wheels (cp312 manylinux) are staged from PyPI into .cache/layer/<digest>/
+# the first time a pin set is seen; later synths are offline. Deploying: docs/deploy.md.
 .PHONY: synth
 synth: $(VENV)/.installed-dev
 	npm ci --no-fund --no-audit
 	CDK_DISABLE_CLI_TELEMETRY=1 PATH="$(abspath $(BIN)):$$PATH" npx --no-install cdk synth --no-notices -q
+	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/Studiolab.template.json
