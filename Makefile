@@ -93,3 +93,9 @@ synth: $(VENV)/.installed-dev
 	npm ci --no-fund --no-audit
 	CDK_DISABLE_CLI_TELEMETRY=1 PATH="$(abspath $(BIN)):$$PATH" npx --no-install cdk synth --no-notices -q
 	$(BIN)/cfn-lint --ignore-checks W3005 -- cdk.out/Studiolab.template.json
+
+# Person / view / framing benchmark on hand-labelled UAB photos -> bench/results/pose.md
+# (~2 min; needs ../shared/data/uab-clothing and stops with a message where it is absent).
+.PHONY: bench-pose
+bench-pose: $(VENV)/.installed
+	$(BIN)/python -m bench.pose.eval $(BENCH_ARGS)

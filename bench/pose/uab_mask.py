@@ -1,10 +1,10 @@
 """UAB top-1 with and without the garment-only (skin/face/hair) mask, in the same run, plus
 how often a person is detected and the per-image detection time.
 
-    python -m bench.pose.uab_mask        (writes bench/results/pose.md)
+    python -m bench.pose.uab_mask        (writes bench/results/pose-mask.md)
 
 The UAB photos are read in place (never copied). This is the colour-gain half of the pose
-issue's benchmark; the labelled present/view/framing confusion matrices are not built yet."""
+issue's benchmark; the labelled present/view/framing half is bench/pose/eval.py (pose.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bench.colour.uab import load
 from studiolab.domain.errors import StudiolabError
 from studiolab.vision.analyse import analyse_image
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "pose.md"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "pose-mask.md"
 
 
 def main() -> None:
@@ -56,11 +56,11 @@ def main() -> None:
         changed += dominant[False] != dominant[True]
     total = len(items)
     rows = [
-        "# Pose benchmark (partial): garment-only mask on UAB",
+        "# Pose benchmark: garment-only (skin/face/hair) mask on UAB, colour gain",
         "",
         f"- date: {datetime.now(UTC).isoformat(timespec='seconds')}; machine: "
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
-        "- command: `python -m bench.pose.uab_mask` (u2netp cut-out, one thread)",
+        "- command: `.venv/bin/python -m bench.pose.uab_mask` (u2netp cut-out, one thread)",
         "",
         "| palette input | UAB top-1 | errors |",
         "|---|---|---|",
@@ -75,8 +75,8 @@ def main() -> None:
         f"- Target (issue 8): >= 0.75 with the mask -> "
         f"**{'met' if hits[True] / total >= 0.75 else 'not met'}**. Caveat: the namer's "
         "basic-term rule was refined on this same set (see bench/results/colour.md).",
-        "- Not yet measured: confusion matrices of present / view / framing on a labelled set "
-        "(only 3 packaged photos of people exist offline; a hand-labelled UAB subset is next).",
+        "- Present / view / framing against hand labels: bench/results/pose.md "
+        "(`python -m bench.pose.eval`).",
         "",
     ]
     RESULTS.write_text("\n".join(rows), "utf-8")

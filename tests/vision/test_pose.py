@@ -18,7 +18,7 @@ from tests.support.images import product_photo
 
 pytest.importorskip("mediapipe")
 
-from studiolab.vision.pose import KEYPOINTS, NO_PERSON, detect_person, tag
+from studiolab.vision.pose import KEYPOINTS, NO_PERSON, PersonMask, detect_person, tag
 from studiolab.vision.skin import person_exclusion_mask
 
 PRODUCT_COLOURS = [(200, 30, 40), (20, 60, 180), (230, 190, 160), (25, 25, 25), (240, 240, 240)]
@@ -41,12 +41,15 @@ def product(colour: tuple[int, int, int]) -> np.ndarray[Any, Any]:
     return np.asarray(Image.open(io.BytesIO(product_photo(colour))).convert("RGB"))
 
 
-def points(**visible: tuple[float, float]) -> dict[str, list[float]]:
-    """All 13 keypoints, invisible unless given as name=(x, y)."""
+def points(**given: tuple[float, ...]) -> dict[str, list[float]]:
+    """All 13 keypoints, invisible unless given as name=(x, y) (visible) or (x, y, visibility)."""
     summary = {name: [0.5, 0.5, 0.01] for name in KEYPOINTS}
-    for name, (x, y) in visible.items():
-        summary[name] = [x, y, 0.99]
+    for name, point in given.items():
+        summary[name] = [point[0], point[1], point[2] if len(point) > 2 else 0.99]
     return summary
+
+
+PERSON_MASK = PersonMask(share=0.4, touches_bottom=True, confidence=0.9)
 
 
 @pytest.mark.parametrize("load", [astronaut, grace_hopper], ids=["astronaut", "grace_hopper"])
@@ -75,11 +78,20 @@ def test_a_product_photo_has_no_person_and_is_not_masked(colour: tuple[int, int,
     assert not person_exclusion_mask(image, result).any()
 
 
-def test_a_hidden_face_is_never_called_front() -> None:
+def test_a_hidden_face_still_gives_a_person_but_never_a_front_view() -> None:
     image = astronaut().copy()
     image[40:200, 150:300] = (60, 45, 35)  # the head covered, as seen from behind
     result = detect_person(image)
+    assert result.tags.present  # the person mask finds the body without a face
     assert result.tags.view != "front"
+    assert result.tags.framing == "upper_body"
+    assert result.person_share > 0.25
+
+
+def test_a_small_catalogue_size_photo_of_a_person_is_found() -> None:
+    small = np.asarray(Image.fromarray(astronaut()).resize((60, 60), Image.Resampling.BICUBIC))
+    result = detect_person(small)  # upscaled before the graphs
+    assert (result.tags.present, result.tags.view) == (True, "front")
 
 
 @pytest.mark.parametrize(
@@ -136,13 +148,63 @@ def test_rules_face_and_left_shoulder_on_the_right_is_front_full_body() -> None:
 
 def test_rules_shoulders_without_a_face_is_back() -> None:
     keypoints = points(
+        nose=(0.5, 0.12, 0.3),  # extrapolated above the shoulders, not seen
         left_shoulder=(0.35, 0.25),
         right_shoulder=(0.65, 0.25),
         left_hip=(0.4, 0.55),
         right_hip=(0.6, 0.55),
     )
-    tags = tag(keypoints, None, 0.0, 100, 100).tags
-    assert (tags.view, tags.framing) == ("back", "upper_body")
+    tags = tag(keypoints, None, 0.0, 100, 100, mask=PERSON_MASK).tags
+    assert (tags.present, tags.view, tags.framing) == (True, "back", "upper_body")
+
+
+def test_rules_a_made_up_skeleton_without_face_or_person_mask_is_no_person() -> None:
+    """What BlazePose returns on shoes and headless crops: a nose below the shoulders, a
+    torso a few pixels tall, or a body where the person mask sees nothing."""
+    upside_down = points(
+        nose=(0.5, 0.5),
+        left_shoulder=(0.6, 0.3),
+        right_shoulder=(0.4, 0.3),
+        left_hip=(0.6, 0.1),
+        right_hip=(0.4, 0.1),
+    )
+    nose_below = points(
+        nose=(0.5, 0.4),
+        left_shoulder=(0.6, 0.3),
+        right_shoulder=(0.4, 0.3),
+        left_hip=(0.6, 0.7),
+        right_hip=(0.4, 0.7),
+    )
+    tiny = points(
+        nose=(0.5, 0.49),
+        left_shoulder=(0.51, 0.5),
+        right_shoulder=(0.49, 0.5),
+        left_hip=(0.51, 0.53),
+        right_hip=(0.49, 0.53),
+    )
+    for keypoints in (upside_down, nose_below, tiny):
+        assert tag(keypoints, None, 0.0, 100, 100, mask=PersonMask()) == NO_PERSON
+    upright = points(
+        nose=(0.5, 0.1),
+        left_shoulder=(0.6, 0.25),
+        right_shoulder=(0.4, 0.25),
+        left_hip=(0.6, 0.55),
+        right_hip=(0.4, 0.55),
+    )
+    assert tag(upright, None, 0.0, 100, 100) == NO_PERSON  # no mask behind it
+    assert tag(upright, None, 0.0, 100, 100, mask=PERSON_MASK).tags.present
+
+
+def test_rules_the_person_mask_alone_finds_headless_shots() -> None:
+    waist_down = PersonMask(share=0.3, touches_top=True, touches_bottom=False, confidence=0.8)
+    tags = tag({}, None, 0.0, 60, 80, mask=waist_down).tags
+    assert (tags.present, tags.view, tags.framing) == (True, "unknown", "lower_body")
+    assert tags.confidence == 0.8
+    # cut by the top edge, a smaller mask is enough; away from the edges it is not
+    assert tag({}, None, 0.0, 60, 80, mask=PersonMask(share=0.15, touches_top=True)).tags.present
+    assert tag({}, None, 0.0, 60, 80, mask=PersonMask(share=0.15)) == NO_PERSON
+    head_in_frame = tag({}, None, 0.0, 60, 80, mask=PERSON_MASK).tags
+    assert (head_in_frame.view, head_in_frame.framing) == ("unknown", "upper_body")
 
 
 def test_rules_narrow_shoulders_against_the_torso_is_side() -> None:
@@ -157,8 +219,15 @@ def test_rules_narrow_shoulders_against_the_torso_is_side() -> None:
 
 
 def test_rules_lower_body_detail_and_none() -> None:
-    legs = points(left_hip=(0.4, 0.1), right_hip=(0.6, 0.1), left_knee=(0.4, 0.5))
-    assert tag(legs, None, 0.0, 100, 100).tags.framing == "lower_body"
+    legs = points(
+        nose=(0.5, -0.6, 0.1),
+        left_shoulder=(0.6, -0.4, 0.1),
+        right_shoulder=(0.4, -0.4, 0.1),
+        left_hip=(0.4, 0.1),
+        right_hip=(0.6, 0.1),
+        left_knee=(0.4, 0.5),
+    )
+    assert tag(legs, None, 0.0, 100, 100, mask=PERSON_MASK).tags.framing == "lower_body"
     face_only = tag(points(), FACE, 0.9, 100, 100).tags
     assert (face_only.present, face_only.view, face_only.framing) == (True, "front", "detail")
     # one stray landmark, out-of-frame ones and a weak face are not a person

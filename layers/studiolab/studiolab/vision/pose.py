@@ -1,18 +1,35 @@
 """Is a human model in the photo, which way do they face, how much of them is in frame.
 
 MediaPipe 0.10.21 (`mp.solutions`): Pose (model_complexity=1, whose landmark model ships in the
-wheel, so nothing is downloaded) and Face Detection (full-range model, also bundled). Both are
-created lazily, once per process, and every `process()` call runs under one lock: a MediaPipe
-graph is not thread-safe, and the CLI and the local worker call this from thread pools.
+wheel, so nothing is downloaded), Face Detection (full-range model) and Selfie Segmentation
+(general model), all bundled. They are created lazily, once per process, and every call runs
+under one lock: a MediaPipe graph is not thread-safe, and the CLI and the local worker call
+this from thread pools. Photos whose short side is under UPSCALE_MIN_SIDE are upscaled
+(bicubic, integer factor) before the graphs: on 60x80 catalogue photos that makes the person
+mask separate people from products better (bench/results/pose.md measures both).
 
-Tagging rules (landmark indices are MediaPipe Pose's 33-point topology; "visible" means a
-landmark's visibility >= VISIBLE and its position inside the frame, with a small margin):
+Signals: Pose landmarks (33-point topology; "visible" means visibility >= VISIBLE and inside
+the frame with a small margin), the largest face (score), and `person_share`, the fraction of
+the photo that Selfie Segmentation calls person (probability >= 0.5).
+
+Plausible skeleton. BlazePose's detector keys on a face; on headless crops (waist-down jeans
+and shorts shots) and on shoes it still returns a skeleton, made up: measured on hand-labelled
+UAB photos, those put the "nose" below the shoulders or are a few pixels tall. A skeleton
+counts only when it stands upright (hip midpoint below the shoulder midpoint, torso within
+60 degrees of vertical), the nose is above the shoulder midpoint by RISE_MIN..RISE_MAX torso
+lengths, and the torso is at least TORSO_MIN of the photo's height. Raw landmark coordinates
+are used (MediaPipe extrapolates out-of-frame ones). Without a face it must also cover some
+person mask (person_share >= SHARE_WITH_SKELETON). An implausible skeleton is dropped.
 
 present
-    Pose found a body with at least two visible anchor landmarks (shoulders, hips, nose), or
-    Face Detection found a face with score >= FACE_MIN. Otherwise present=False, framing=none.
+    a plausible skeleton with at least two visible anchor landmarks (shoulders, hips, nose),
+    or a face with score >= FACE_MIN, or person_share >= SHARE_MIN, or >= SHARE_MIN_EDGE when
+    the mask reaches the top edge (a body cut by the frame; products sit inside the frame).
+    The mask alone is how headless waist-down shots and faces turned away are found.
+    Otherwise present=False, framing=none.
 confidence
-    max(face score, mean visibility of the visible anchors); 0 when absent.
+    max(face score, mean visibility of the visible anchors, mean mask probability over the
+    person mask when the mask decided); 0 when absent.
 view
     1. both shoulders visible and their span is narrow against the torso (span / torso length
        < SIDE_RATIO, torso = shoulder midpoint to hip midpoint, or 1.6 x the face height when
@@ -21,12 +38,21 @@ view
        someone faces the camera) -> front;
     3. both shoulders visible and no face -> back (MediaPipe still labels left/right as if the
        person faced the camera, so the mirror test alone cannot tell a back view);
-    4. a face without usable shoulders (head shot) -> front; anything else -> unknown.
+    4. a face without usable shoulders (head shot) -> front; anything else (the mask alone)
+       -> unknown.
 framing
-    ankles visible with shoulders or hips -> full_body; shoulders without ankles (hips and
-    knees may show: waist-up and three-quarter shots) -> upper_body; hips or knees without
-    shoulders -> lower_body (ankles included: trousers and shoes shots); a person with neither
-    shoulders nor hips (a face, hands or feet only) -> detail.
+    from the skeleton: ankles visible with shoulders or hips -> full_body; shoulders without
+    ankles (hips and knees may show: waist-up and three-quarter shots) -> upper_body; hips or
+    knees without shoulders -> lower_body (ankles included: trousers and shoes shots);
+    a face (or a skeleton) with none of those -> detail. From the mask alone (no skeleton,
+    no face): it reaches the bottom edge but not the top one (a head in frame, face unseen)
+    -> upper_body; otherwise -> lower_body (in catalogue photos a person with neither face
+    nor skeleton is nearly always a waist-down shot).
+
+Thresholds: SHARE_MIN, SHARE_MIN_EDGE, SHARE_WITH_SKELETON and RISE_MIN were chosen with
+bench/pose/tune.py on the tuning half of bench/pose/labels.csv (hand-labelled UAB photos) plus
+synthetic faces-covered copies of them; bench/pose/eval.py reports the held-out half. UAB has
+no back or side views, so the back and side rules are not measured on real photos.
 """
 
 from __future__ import annotations
@@ -44,8 +70,18 @@ from studiolab.vision.types import RGB
 VISIBLE = 0.5
 FACE_MIN = 0.6
 SIDE_RATIO = 0.35
+SHARE_MIN = 0.25  # person mask alone: tuned on the tuning split (bench/pose/tune.py)
+SHARE_MIN_EDGE = 0.1  # ... when the mask is cut by the top edge (tuned there too)
+SHARE_WITH_SKELETON = 0.02  # a skeleton without a face needs this much person mask
+RISE_MIN = 0.1  # nose above the shoulder midpoint, in torso lengths
+RISE_MAX = 1.2
+TORSO_MIN = 0.08  # torso length / photo height
 FRAME_MARGIN = 0.02
+EDGE_BAND = 0.03  # the top / bottom band (share of the height) where the mask "reaches" an edge
+EDGE_MIN = 0.05  # ... when at least this share of the band is person
 MIN_SIDE = 32  # below this MediaPipe finds nothing useful; skip the graphs entirely
+UPSCALE_MIN_SIDE = 120  # smaller photos are upscaled (integer factor) before the graphs
+MAX_UPSCALE = 4
 
 # MediaPipe Pose landmark indices (the compact summary keeps these).
 KEYPOINTS: dict[str, int] = {
@@ -69,11 +105,55 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, x1/y1 exclusive
 
 
 @dataclass(frozen=True)
+class Rules:
+    """The thresholds of the module doc, as one value (bench/pose/tune.py varies them)."""
+
+    visible: float = VISIBLE
+    face_min: float = FACE_MIN
+    side_ratio: float = SIDE_RATIO
+    share_min: float = SHARE_MIN
+    share_min_edge: float = SHARE_MIN_EDGE
+    share_with_skeleton: float = SHARE_WITH_SKELETON
+    rise_min: float = RISE_MIN
+    rise_max: float = RISE_MAX
+    torso_min: float = TORSO_MIN
+
+
+RULES = Rules()
+
+
+@dataclass(frozen=True)
+class PersonMask:
+    """Summary of Selfie Segmentation's person mask on the photo."""
+
+    share: float = 0.0  # fraction of the photo with person probability >= 0.5
+    touches_top: bool = False
+    touches_bottom: bool = False
+    confidence: float = 0.0  # mean probability over the person pixels
+
+
+NO_MASK = PersonMask()
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the graphs saw on one photo; `tag_signals` turns it into tags."""
+
+    keypoints: dict[str, list[float]]
+    face_box: Box | None
+    face_score: float
+    mask: PersonMask
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class PersonResult:
     tags: PersonTags
     keypoints: dict[str, list[float]] = field(default_factory=dict)  # name -> [x, y, vis]
     face_box: Box | None = None
     face_score: float = 0.0
+    person_share: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The `person` object of a palette result: the tags plus the compact summary."""
@@ -88,7 +168,7 @@ NO_PERSON = PersonResult(tags=PersonTags(present=False, confidence=0.0))
 
 
 class _Detectors:
-    """The two MediaPipe graphs, created on first use and shared by every thread."""
+    """The three MediaPipe graphs, created on first use and shared by every thread."""
 
     def __init__(self) -> None:
         import mediapipe as mp
@@ -99,11 +179,16 @@ class _Detectors:
         self.face = mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=0.5
         )
+        self.selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         self.lock = threading.Lock()
 
-    def run(self, rgb: RGB) -> tuple[Any, Any]:
-        with self.lock:
-            return self.pose.process(rgb), self.face.process(rgb)
+    def run(self, rgb: RGB) -> tuple[Any, Any, np.ndarray[Any, Any] | None]:
+        with self.lock:  # the mask is copied before the graph can reuse its buffer
+            pose = self.pose.process(rgb)
+            faces = self.face.process(rgb)
+            mask = getattr(self.selfie.process(rgb), "segmentation_mask", None)
+            person = None if mask is None else np.array(mask, dtype=np.float32)
+        return pose, faces, person
 
 
 _detectors: _Detectors | None = None
@@ -136,16 +221,38 @@ def as_rgb(image: np.ndarray[Any, Any]) -> RGB:
     return np.ascontiguousarray(array)
 
 
-def detect_person(image: np.ndarray[Any, Any]) -> PersonResult:
-    """Tags, keypoints and face box of the most prominent person in `image` (see module doc)."""
+def detect_person(
+    image: np.ndarray[Any, Any], *, upscale_min_side: int | None = UPSCALE_MIN_SIDE
+) -> PersonResult:
+    """Tags, keypoints and face box of the most prominent person in `image` (see module doc).
+    `upscale_min_side=None` runs the graphs on the photo as it is, however small."""
+    signals = measure(image, upscale_min_side=upscale_min_side)
+    return NO_PERSON if signals is None else tag_signals(signals)
+
+
+def measure(
+    image: np.ndarray[Any, Any], *, upscale_min_side: int | None = UPSCALE_MIN_SIDE
+) -> Signals | None:
+    """Run the graphs once; None when the photo is too small to look at."""
     rgb = as_rgb(image)
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_SIDE:
-        return NO_PERSON
-    pose, faces = _get_detectors().run(rgb)
-    keypoints = _keypoints(pose)
+        return None
+    pose, faces, mask = _get_detectors().run(_upscaled(rgb, upscale_min_side))
     face_box, face_score = _largest_face(faces, width, height)
-    return tag(keypoints, face_box, face_score, width, height)
+    return Signals(_keypoints(pose), face_box, face_score, _mask_summary(mask), width, height)
+
+
+def tag_signals(signals: Signals, rules: Rules = RULES) -> PersonResult:
+    return tag(
+        signals.keypoints,
+        signals.face_box,
+        signals.face_score,
+        signals.width,
+        signals.height,
+        mask=signals.mask,
+        rules=rules,
+    )
 
 
 def tag(
@@ -154,14 +261,28 @@ def tag(
     face_score: float,
     width: int,
     height: int,
+    *,
+    mask: PersonMask = NO_MASK,
+    rules: Rules = RULES,
 ) -> PersonResult:
     """The rules of the module doc, on normalised keypoints ([x, y, visibility] in 0..1)."""
-    seen = {name for name, (x, y, vis) in keypoints.items() if _visible(x, y, vis)}
+    has_face = face_box is not None and face_score >= rules.face_min
+    if keypoints and not _plausible(keypoints, has_face, mask, width, height, rules):
+        keypoints = {}
+    seen = {name for name, (x, y, vis) in keypoints.items() if _visible(x, y, vis, rules)}
     anchors = [keypoints[name][2] for name in ANCHORS if name in seen]
-    has_face = face_box is not None and face_score >= FACE_MIN
-    if len(anchors) < 2 and not has_face:
+    skeleton = len(anchors) >= 2
+    edge = min(rules.share_min_edge, rules.share_min) if mask.touches_top else rules.share_min
+    by_mask = mask.share >= edge
+    if not skeleton and not has_face and not by_mask:
         return NO_PERSON
-    confidence = max(face_score if has_face else 0.0, float(np.mean(anchors)) if anchors else 0.0)
+    if not skeleton:
+        keypoints, seen, anchors = {}, set(), []
+    confidence = max(
+        face_score if has_face else 0.0,
+        float(np.mean(anchors)) if anchors else 0.0,
+        mask.confidence if by_mask and not skeleton and not has_face else 0.0,
+    )
     shoulders = {"left_shoulder", "right_shoulder"} <= seen
     any_shoulder = bool({"left_shoulder", "right_shoulder"} & seen)
     hips = bool({"left_hip", "right_hip"} & seen)
@@ -174,7 +295,7 @@ def tag(
         rx, ry = keypoints["right_shoulder"][0] * width, keypoints["right_shoulder"][1] * height
         span = float(np.hypot(lx - rx, ly - ry))
         torso = _torso_length(keypoints, seen, face_box, width, height)
-        if torso > 0 and span / torso < SIDE_RATIO:
+        if torso > 0 and span / torso < rules.side_ratio:
             view = "side"
         elif has_face:
             view = "front" if lx > rx else "unknown"
@@ -190,17 +311,82 @@ def tag(
         framing = "upper_body"
     elif hips or knees:
         framing = "lower_body"
-    else:
+    elif has_face or skeleton:
         framing = "detail"
+    elif mask.touches_bottom and not mask.touches_top:
+        framing = "upper_body"
+    else:
+        framing = "lower_body"
     tags = PersonTags(
         present=True, confidence=round(min(1.0, confidence), 3), view=view, framing=framing
     )
-    return PersonResult(tags=tags, keypoints=keypoints, face_box=face_box, face_score=face_score)
+    return PersonResult(
+        tags=tags,
+        keypoints=keypoints,
+        face_box=face_box,
+        face_score=face_score,
+        person_share=round(mask.share, 3),
+    )
 
 
-def _visible(x: float, y: float, visibility: float) -> bool:
+def _plausible(
+    keypoints: dict[str, list[float]],
+    has_face: bool,
+    mask: PersonMask,
+    width: int,
+    height: int,
+    rules: Rules,
+) -> bool:
+    """An upright body of some size, its nose above its shoulders (see module doc)."""
+    if not has_face and mask.share < rules.share_with_skeleton:
+        return False
+
+    def mid(a: str, b: str) -> tuple[float, float]:
+        return (
+            (keypoints[a][0] + keypoints[b][0]) / 2 * width,
+            (keypoints[a][1] + keypoints[b][1]) / 2 * height,
+        )
+
+    sx, sy = mid("left_shoulder", "right_shoulder")
+    hx, hy = mid("left_hip", "right_hip")
+    torso = float(np.hypot(hx - sx, hy - sy))
+    if torso < rules.torso_min * height or hy - sy < 0.5 * torso:
+        return False
+    rise = (sy - keypoints["nose"][1] * height) / torso
+    return rules.rise_min <= rise <= rules.rise_max
+
+
+def _visible(x: float, y: float, visibility: float, rules: Rules = RULES) -> bool:
     low, high = -FRAME_MARGIN, 1.0 + FRAME_MARGIN
-    return visibility >= VISIBLE and low <= x <= high and low <= y <= high
+    return visibility >= rules.visible and low <= x <= high and low <= y <= high
+
+
+def _upscaled(rgb: RGB, min_side: int | None) -> RGB:
+    short = min(rgb.shape[:2])
+    if min_side is None or short >= min_side:
+        return rgb
+    factor = min(MAX_UPSCALE, -(-min_side // short))
+    from PIL import Image
+
+    size = (rgb.shape[1] * factor, rgb.shape[0] * factor)
+    return np.ascontiguousarray(
+        np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BICUBIC))
+    )
+
+
+def _mask_summary(mask: np.ndarray[Any, Any] | None) -> PersonMask:
+    if mask is None or mask.ndim != 2 or mask.size == 0:
+        return NO_MASK
+    person = mask >= 0.5
+    if not person.any():
+        return NO_MASK
+    band = max(1, round(EDGE_BAND * mask.shape[0]))
+    return PersonMask(
+        share=float(person.mean()),
+        touches_top=bool(person[:band].mean() >= EDGE_MIN),
+        touches_bottom=bool(person[-band:].mean() >= EDGE_MIN),
+        confidence=float(mask[person].mean()),
+    )
 
 
 def _torso_length(
