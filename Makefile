@@ -87,8 +87,12 @@ bench-api-list: $(VENV)/.installed
 # Synthesise the CDK app (no Docker, no AWS credentials, no notices/telemetry): the CLI comes
 # from package.json (npm ci); the template lands in cdk.out/ and is checked with cfn-lint.
 # The domain layer's wheels (cp312 manylinux) are staged from PyPI into .cache/layer/<digest>/
-# the first time a pin set is seen; later synths are offline. Deploying: docs/deploy.md.
-.PHONY: synth
+# the first time a pin set + lock is seen; later synths are offline. Deploying: docs/deploy.md.
+# After changing a pin of the layer: `make lock-layer` (re-resolves infra/layer-requirements.lock).
+.PHONY: synth lock-layer
+lock-layer: $(VENV)/.installed-dev
+	$(BIN)/python -m infra.lock_layer
+
 synth: $(VENV)/.installed-dev
 	npm ci --no-fund --no-audit
 	CDK_DISABLE_CLI_TELEMETRY=1 PATH="$(abspath $(BIN)):$$PATH" npx --no-install cdk synth --no-notices -q

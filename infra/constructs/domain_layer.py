@@ -3,7 +3,8 @@
 - `Dependencies`: pydantic, pydantic-settings, click, chalice (app module only), Powertools,
   the crawl extra and numpy as cp312 manylinux wheels (constructs/layer_deps.py), cached in
   `.cache/layer/<digest>` and given that digest as asset hash, so synth neither re-downloads
-  nor re-hashes ~100 MB and the layer version only changes when the pins do.
+  nor re-hashes ~100 MB and the layer version only changes when the pins or their lock
+  (infra/layer-requirements.lock) do.
 - `Package`: layers/studiolab/studiolab, copied into a temporary `python/studiolab` tree (the
   layout Lambda puts on sys.path) and handed to `Code.from_asset`, which copies it into the
   cloud assembly while the LayerVersion is constructed.

@@ -7,8 +7,9 @@ API and the Cognito hosted UI are:
      "cognito": {"domain": "https://<prefix>.auth.<region>.amazoncognito.com",
                  "clientId": "<user pool client id>", "redirectUri": "https://<cf domain>/"}}
 
-The distribution is built first (its domain feeds the Cognito client and the API's CORS
-origin); `deploy()` adds the content once the API and the user pool exist."""
+The distribution is built first (its domain feeds the Cognito client, the API's CORS origin and
+the API's Swagger UI page, which loads web/vendor/swagger-ui from here); `deploy()` adds the
+content once the API and the user pool exist."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from infra.constructs.nag import ack, acknowledge_cdk_singleton
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO_ROOT / "web"
 CONFIG_FILE = "config.json"
+# Swagger UI files (vendored from swagger-ui-dist): the API's /docs page loads them from here
+SWAGGER_UI_DIR = "vendor/swagger-ui"
 WEB_EXCLUDES = [CONFIG_FILE, "**/.DS_Store", "**/*.map", "**/node_modules"]
 
 
@@ -75,6 +78,8 @@ class WebUi(Construct):
         )
         self.origin = f"https://{self.distribution.distribution_domain_name}"
         self.url = f"{self.origin}/"
+        # for the API function (STUDIOLAB_SWAGGER_UI_URL): the API itself does not serve them
+        self.swagger_ui_url = f"{self.origin}/{SWAGGER_UI_DIR}"
         ack(
             self.distribution,
             "AwsSolutions-CFR1",

@@ -72,7 +72,7 @@ class StudiolabStack(Stack):
             domain_prefix=context("studiolab:cognitoDomainPrefix"),
             deletion_protection=self.deletion_protection,
         )
-        self.api_function = self._api_function(self.web.origin)
+        self.api_function = self._api_function(self.web.origin, self.web.swagger_ui_url)
         self.api = HttpApi(
             self,
             "Http",
@@ -126,7 +126,7 @@ class StudiolabStack(Stack):
         functions.grant_objects(function, ["s3:PutObject", "s3:GetObject"], "exports")
         return function
 
-    def _api_function(self, cors_origin: str) -> lambda_.Function:
+    def _api_function(self, cors_origin: str, swagger_ui_url: str) -> lambda_.Function:
         functions = self.functions
         function = functions.zip_function(
             "Api",
@@ -139,6 +139,8 @@ class StudiolabStack(Stack):
                 ),
                 STUDIOLAB_STATE_MACHINES=self.crawl.machines_env(self),
                 STUDIOLAB_CORS_ORIGINS=self.to_json_string([cors_origin]),
+                # /docs (the API's Swagger UI page) loads the UI's files from CloudFront
+                STUDIOLAB_SWAGGER_UI_URL=swagger_ui_url,
             ),
             timeout=Duration.seconds(29),  # API Gateway's integration timeout
             memory_size=1024,

@@ -157,6 +157,33 @@ def test_api_function_is_wired_to_the_ui_origin_export_and_workflow(template: An
     assert len(permissions) == 1
 
 
+def test_api_docs_page_loads_swagger_ui_from_the_cloudfront_copy(
+    synthesized: tuple[Any, Any, Path], template: Any
+) -> None:
+    """/docs runs under the `api` stage, which serves no static files: the page loads the UI's
+    vendored Swagger UI from CloudFront (STUDIOLAB_SWAGGER_UI_URL) - which must be deployed."""
+    from studiolab.api.docs import SWAGGER_UI_ENV
+
+    (api,) = [
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "app.app"
+    ]
+    url = api["Properties"]["Environment"]["Variables"][SWAGGER_UI_ENV]
+    assert url == {
+        "Fn::Join": [
+            "",
+            ["https://", {"Fn::GetAtt": ["WebCdn4CC4DD0A", "DomainName"]}, "/vendor/swagger-ui"],
+        ]
+    }
+    _, _, outdir = synthesized
+    manifest = json.loads((outdir / "Studiolab.assets.json").read_text())
+    staged = [outdir / f["source"]["path"] for f in manifest["files"].values()]
+    (site,) = [d for d in staged if (d / "index.html").is_file()]
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert (site / "vendor" / "swagger-ui" / name).is_file(), name
+
+
 # -- Cognito ---------------------------------------------------------------------------------
 def test_user_pool_and_web_client(template: Any) -> None:
     (pool,) = resources(template, "AWS::Cognito::UserPool").values()

@@ -1,5 +1,6 @@
-"""The domain layers: pins from pyproject.toml, staging mechanics (offline, from a local wheel),
-and the real third-party layer (cp312 manylinux wheels, under Lambda's 250 MB)."""
+"""The domain layers: pins from pyproject.toml, the lock of their whole dependency set,
+staging mechanics (offline, from local wheels), and the real third-party layer (cp312
+manylinux wheels, exactly the locked set, under Lambda's 250 MB)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ import pytest
 
 from infra.constructs.layer_deps import (
     LAMBDA_UNZIPPED_LIMIT,
+    LOCK_COMMAND,
+    LOCK_FILE,
+    PYPROJECT,
     LayerBuildError,
+    LayerLockError,
     LayerPins,
     layer_pins,
+    lock_problems,
+    read_lock,
+    render_lock,
     requirement_name,
+    resolve_lock,
     stage_dependencies,
     tree_size,
 )
+from infra.lock_layer import main as lock_main
 from tests.infra.conftest import REPO_ROOT
 
 
@@ -36,11 +46,94 @@ def test_pins_come_from_pyproject_and_exclude_the_image_and_local_only_packages(
     assert all("==" in r for r in (*pins.resolve, *pins.alone))
 
 
-def test_digest_follows_the_pins() -> None:
+def test_digest_follows_the_pins_and_the_lock() -> None:
     a = LayerPins(resolve=("a==1",))
     assert a.digest == LayerPins(resolve=("a==1",)).digest
     assert a.digest != LayerPins(resolve=("a==2",)).digest
     assert a.digest != LayerPins(resolve=("a==1",), alone=("b==1",)).digest
+    locked = LayerPins(resolve=("a==1",), locked=("a==1", "c==1"))
+    assert locked.digest != a.digest  # the lock is part of the cache key ...
+    assert locked.digest != LayerPins(resolve=("a==1",), locked=("a==1", "c==2")).digest
+    assert locked.inputs_digest == a.inputs_digest  # ... but not of what a lock is made from
+
+
+# -- the lock ----------------------------------------------------------------------------------
+def test_the_lock_covers_the_pins_in_pyproject() -> None:
+    """Fails when a layer pin in pyproject.toml changes without re-locking."""
+    assert LOCK_FILE.is_file(), f"missing: run `{LOCK_COMMAND}`"
+    pins = layer_pins(lock=None)
+    lock = read_lock()
+    assert lock_problems(pins, lock) == [], f"re-lock with `{LOCK_COMMAND}`"
+    locked = set(lock.requirements)
+    for pin in (*pins.resolve, *pins.alone):
+        name, version = pin.split("==")
+        assert f"{requirement_name(name)}=={version}" in locked, pin
+    assert layer_pins().locked == lock.requirements  # what staging uses
+    # the transitive dependencies are locked too (pydantic's core, lxml under parsel, ...)
+    names = {requirement_name(r) for r in lock.requirements}
+    assert {"pydantic-core", "lxml", "typing-extensions", "anyio", "idna"} <= names
+    assert not names & {"boto3", "botocore", "moto", "pip", "setuptools"}
+    assert [r.split("==")[0] for r in lock.requirements] == sorted(names)
+
+
+def _pyproject(tmp_path: Path, old: str, new: str) -> Path:
+    text = PYPROJECT.read_text()
+    assert old in text
+    changed = tmp_path / "pyproject.toml"
+    changed.write_text(text.replace(old, new, 1))
+    return changed
+
+
+def test_a_pin_bump_without_relocking_is_refused(tmp_path: Path) -> None:
+    (pydantic,) = [r for r in layer_pins(lock=None).resolve if r.startswith("pydantic==")]
+    bumped = _pyproject(tmp_path, f'"{pydantic}"', '"pydantic==99.0.0"')
+    with pytest.raises(LayerLockError, match=r"pydantic==99.0.0 is locked at pydantic==") as err:
+        layer_pins(bumped)
+    assert LOCK_COMMAND in str(err.value)
+    assert lock_problems(layer_pins(bumped, lock=None), read_lock())
+
+
+def test_a_new_pin_or_a_dropped_one_needs_a_new_lock(tmp_path: Path) -> None:
+    added = _pyproject(tmp_path, '"click==', '"studiolab-new-dependency==1.0", "click==')
+    with pytest.raises(LayerLockError, match=r"studiolab-new-dependency==1\.0 is not in the lock"):
+        layer_pins(added)
+    (tmp_path / "dropped").mkdir()
+    (numpy,) = [r for r in layer_pins(lock=None).resolve if r.startswith("numpy==")]
+    dropped = _pyproject(tmp_path / "dropped", f'"{numpy}"', '"numpy>=1"')
+    # a loose pin is refused outright; a dropped one leaves the inputs digest stale
+    with pytest.raises(ValueError, match="exact pins"):
+        layer_pins(dropped)
+    pins = layer_pins(lock=None)
+    fewer = LayerPins(resolve=tuple(r for r in pins.resolve if r != numpy), alone=pins.alone)
+    (problem,) = lock_problems(fewer, read_lock())
+    assert "changed since it was resolved" in problem
+
+
+def test_a_missing_lock_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LayerLockError, match="missing"):
+        layer_pins(lock=tmp_path / "none.lock")
+
+
+def test_lock_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert lock_main(["--check"]) == 0
+    pins = layer_pins(lock=None)
+    stale = tmp_path / "stale.lock"
+    stale.write_text(render_lock(pins, ["pydantic==0.1"]))
+    assert lock_main(["--check", "--lock", str(stale)]) == 1
+    assert LOCK_COMMAND in capsys.readouterr().err
+    assert lock_main(["--check", "--lock", str(tmp_path / "none.lock")]) == 1
+
+
+def test_render_and_read_round_trip(tmp_path: Path) -> None:
+    pins = LayerPins(resolve=("a==1",))
+    path = tmp_path / "layer.lock"
+    path.write_text(render_lock(pins, ["a==1", "b==2"]))
+    lock = read_lock(path)
+    assert lock.requirements == ("a==1", "b==2") and lock.inputs == pins.inputs_digest
+    assert lock_problems(pins, lock) == []
+    path.write_text(path.read_text() + "c>=1\n")
+    with pytest.raises(LayerLockError, match="not an exact pin"):
+        read_lock(path)
 
 
 def test_loose_pins_are_refused(tmp_path: Path) -> None:
@@ -53,12 +146,14 @@ def test_loose_pins_are_refused(tmp_path: Path) -> None:
         layer_pins(pyproject)
 
 
-def _fake_wheel(directory: Path, name: str, version: str) -> Path:
+def _fake_wheel(directory: Path, name: str, version: str, *requires: str) -> Path:
     """A minimal pure-Python wheel, built by hand (no build backend, no network)."""
     dist = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {
         f"{name}/__init__.py": f"VERSION = {version!r}\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/METADATA": metadata,
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
     }
@@ -101,6 +196,35 @@ def test_staging_builds_once_per_pin_set_offline(tmp_path: Path) -> None:
     assert stage_dependencies(pins, root, pip=["false"], index_args=offline) == layer
 
 
+def test_staging_applies_the_lock_and_refuses_unlocked_packages(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _fake_wheel(wheels, "studiolabapp", "1.0", "studiolabdep>=1")
+    _fake_wheel(wheels, "studiolabdep", "1.0")
+    _fake_wheel(wheels, "studiolabdep", "2.0")  # newest: what an unlocked resolution takes
+    offline = ["--no-index", "--find-links", str(wheels)]
+    resolve = ("studiolabapp==1.0",)
+
+    assert resolve_lock(LayerPins(resolve=resolve), index_args=offline) == (
+        "studiolabapp==1.0",
+        "studiolabdep==2.0",
+    )
+    locked = LayerPins(resolve=resolve, locked=("studiolabapp==1.0", "studiolabdep==1.0"))
+    layer = stage_dependencies(locked, tmp_path / "cache", index_args=offline)
+    assert (layer / "python" / "studiolabdep" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    entry = layer.parent
+    assert (entry / "constraints.txt").read_text().split() == list(locked.locked)
+    assert (entry / "installed.txt").read_text().split() == [
+        "studiolabapp-1.0",
+        "studiolabdep-1.0",
+    ]
+
+    incomplete = LayerPins(resolve=resolve, locked=("studiolabapp==1.0",))
+    with pytest.raises(LayerBuildError, match=r"lock does not list \(studiolabdep-2.0\)"):
+        stage_dependencies(incomplete, tmp_path / "cache", index_args=offline)
+    assert not (tmp_path / "cache" / incomplete.digest).exists()
+
+
 def test_a_failed_build_leaves_no_cache_entry(tmp_path: Path) -> None:
     pins = LayerPins(resolve=("studiolab-does-not-exist==0.0.1",))
     offline = ["--no-index", "--find-links", str(tmp_path)]
@@ -132,6 +256,14 @@ def test_dependency_layer_holds_cp312_manylinux_wheels(synthesized: tuple[Any, A
     assert not list(python.rglob("*.cpython-311*.so"))
     assert not list(python.rglob("__pycache__"))
     assert not (python / "bin").exists()
+    # exactly the locked set: every package at its locked version, nothing else
+    staged_set = {
+        f"{requirement_name(name)}=={version}"
+        for name, version in (
+            d.name.removesuffix(".dist-info").rsplit("-", 1) for d in python.glob("*.dist-info")
+        )
+    }
+    assert staged_set == set(read_lock().requirements)
 
 
 @pytest.mark.pypi
