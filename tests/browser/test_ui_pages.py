@@ -224,3 +224,37 @@ def test_missing_project_is_a_clear_message(page: Any, stack: Stack) -> None:
     assert "not found" in text or "no project" in text
     with pytest.raises(urllib.error.HTTPError):
         call(stack, "GET", "/v1/projects/pr_missing")
+
+
+def upload_via_api(stack: Stack, project_id: str, name: str) -> str:
+    upload = call(
+        stack,
+        "POST",
+        f"/v1/projects/{project_id}/uploads",
+        {"filename": name, "content_type": "image/jpeg"},
+    )
+    request = urllib.request.Request(
+        upload["url"], data=red_dress_jpeg(), method="PUT", headers=upload["headers"]
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    return str(upload["item_id"])
+
+
+def test_items_arriving_elsewhere_are_offered_not_pushed(page: Any, stack: Stack) -> None:
+    project = new_project(stack)
+    first = upload_via_api(stack, project["id"], "first.jpg")
+    page.goto(f"{stack.url}/#/projects/{project['id']}/gallery")
+    cards = page.get_by_test_id("gallery").locator("li.item-card")
+    cards.first.wait_for()
+    assert cards.count() == 1 and cards.first.get_attribute("data-item-id") == first
+
+    second = upload_via_api(stack, project["id"], "second.jpg")
+    offer = page.get_by_test_id("show-new")
+    offer.wait_for(timeout=15_000)
+    assert offer.inner_text() == "Show 1 new item"
+    assert cards.count() == 1  # nothing moved under the reader's eyes
+    offer.click()
+    page.wait_for_function("document.querySelectorAll('li.item-card').length === 2")
+    assert cards.first.get_attribute("data-item-id") == second  # newest first
+    assert offer.is_hidden()

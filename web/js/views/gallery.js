@@ -26,6 +26,7 @@ export async function renderGallery(panel, project, route, signal) {
   const grid = h("ul", { class: "gallery", "aria-label": "Items", "data-testid": "gallery" });
   const summary = h("p", { class: "muted", "aria-live": "polite", "data-testid": "gallery-summary" });
   const more = h("button", { type: "button", onclick: () => loadPage() }, "Load more");
+  const fresh = h("button", { type: "button", class: "primary", hidden: true, "data-testid": "show-new", onclick: () => reset() }, "");
   const sentinel = h("div", { class: "sentinel", "aria-hidden": "true" });
   const selectionText = h("span", { "data-testid": "selection" }, "0 selected");
   const deleteSelected = h("button", { type: "button", class: "danger", disabled: true, onclick: () => removeSelected() }, "Delete selected");
@@ -53,13 +54,14 @@ export async function renderGallery(panel, project, route, signal) {
           h("span", { class: "spacer" }),
           h("label", { class: "inline", for: "export-cutouts" }, cutouts, " with cut-outs"),
           h("button", { type: "button", class: "primary", onclick: () => exportView() }, "Export what I see")),
-        summary,
+        h("div", { class: "summary-row" }, summary, fresh),
         grid,
         h("div", { class: "load-more" }, more),
         sentinel)),
   );
 
   function reset() {
+    fresh.hidden = true;
     generation += 1;
     cursor = null;
     selected.clear();
@@ -135,6 +137,23 @@ export async function renderGallery(panel, project, route, signal) {
   function addUploaded(item) {
     grid.prepend(card(item));
     summary.textContent = `${cards.size} items shown.`;
+  }
+
+  // New items (a crawl or uploads elsewhere): offered, not pushed into the grid under the
+  // reader's eyes; an empty gallery simply fills.
+  async function checkForNew() {
+    if (loading) return;
+    const mine = generation;
+    const page = await api(`/v1/projects/${project.id}/items`, { query: { ...filters, thumbnails: true, limit: PAGE }, signal });
+    if (mine !== generation) return;
+    const unseen = page.items.filter((item) => !cards.has(item.id));
+    if (!unseen.length) return;
+    if (!cards.size) {
+      reset();
+      return;
+    }
+    fresh.textContent = `Show ${unseen.length}${page.next && unseen.length === page.items.length ? "+" : ""} new item${unseen.length === 1 ? "" : "s"}`;
+    fresh.hidden = false;
   }
 
   // Items still being processed: re-read them until they are done.
@@ -221,4 +240,5 @@ export async function renderGallery(panel, project, route, signal) {
   signal.addEventListener("abort", () => observer.disconnect());
   await loadPage(true);
   every(3000, refreshBusy, signal);
+  every(5000, checkForNew, signal);
 }
