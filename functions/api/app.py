@@ -4,7 +4,8 @@ runs on API Gateway + Lambda and inside `studiolab up` (through Chalice's LocalG
 Each route is declared with `api.route(...)` (studiolab.api.routing): it parses the request
 with the declared pydantic models, maps every error in one place (studiolab.api.errors) and
 feeds the generated OpenAPI document. Auth: locally a bearer-token middleware (active when
-STUDIOLAB_TOKEN is set); on AWS a Cognito authorizer added by CDK."""
+STUDIOLAB_TOKEN is set); on AWS a Cognito authorizer added by CDK. CORS (studiolab.api.cors):
+origins listed in STUDIOLAB_CORS_ORIGINS; every path answers OPTIONS preflights."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from chalice.app import Chalice, Response
 from studiolab import __version__
 from studiolab.api import deps
 from studiolab.api import models as m
+from studiolab.api.cors import install_cors
 from studiolab.api.docs import DOCS_HTML
 from studiolab.api.errors import JSON_HEADERS, json_response
 from studiolab.api.openapi import build_openapi
@@ -22,6 +24,7 @@ from studiolab.services.items import NearColour
 
 app = Chalice(app_name="studiolab-api")
 api = Api(app)
+install_cors(app, deps.cors_origins)  # first: the outermost middleware (401s get CORS too)
 install_token_auth(app, deps.token)
 
 
@@ -222,15 +225,18 @@ def stop_run(run_id: str, query: m.StopRunQuery) -> m.RunOut:
     response=m.ItemPage,
 )
 def list_items(project_id: str, query: m.ItemQuery) -> Response:
-    """Items of a project by filters; follow `next` (a page may be short, see near colour)."""
-    page = deps.items().list(
+    """Items of a project by filters; follow `next` (a page may be short, see near colour).
+    `?thumbnails=true` adds each item's signed `thumbnail_url` (for galleries)."""
+    service = deps.items()
+    page = service.list(
         project_id,
         filters=query.item_filter(),
         near=_near(query),
         limit=query.limit,
         cursor=query.cursor,
     )
-    body = deps.item_page_json(page.items, page.next)
+    thumbnails = service.thumbnail_urls(page.items) if query.thumbnails else None
+    body = deps.item_page_json(page.items, page.next, thumbnails)
     return Response(body=body, status_code=200, headers=dict(JSON_HEADERS))
 
 

@@ -3,13 +3,15 @@ Chalice handlers in functions/api/app.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from studiolab.api.models import (
     CrawlerOut,
     ExportIn,
     ItemOut,
-    ItemPage,
     ItemUrlsOut,
     ProjectOut,
     RunOut,
@@ -26,6 +28,10 @@ from studiolab.services.uploads import UploadService
 def token() -> str | None:
     secret = get_context().settings.token
     return secret.get_secret_value() if secret is not None else None
+
+
+def cors_origins() -> frozenset[str]:
+    return get_context().settings.cors_origin_set
 
 
 def projects() -> ProjectService:
@@ -101,15 +107,31 @@ def item_out(item: Item, urls: ItemUrls | None = None) -> ItemOut:
     data = item.model_dump()
     if urls is not None:
         data["urls"] = ItemUrlsOut.model_validate(urls, from_attributes=True)
+        data["thumbnail_url"] = urls.thumbnail
     return ItemOut.model_validate(data)
 
 
-def item_page_json(items: list[Item], next_cursor: str | None) -> str:
-    """The `{"items": [...], "next": ...}` reply of an item listing as JSON, serialized in one
-    pass by pydantic-core. The items were validated when the catalog loaded them, so they are
-    not dumped and re-validated into ItemOut one by one (the hot path of GET .../items)."""
-    page = ItemPage.model_construct(
-        items=[ItemOut.model_construct(**dict(item), urls=None) for item in items],
-        next=next_cursor,
-    )
-    return page.model_dump_json()
+def item_page_json(
+    items: list[Item], next_cursor: str | None, thumbnails: list[str | None] | None = None
+) -> str:
+    """The `{"items": [...], "next": ...}` reply of an item listing as JSON (the hot path of
+    GET .../items). The items were validated when the catalog loaded them, so they are
+    serialized as they are, in one pydantic-core pass over the list: no per-item dump,
+    re-validation or model construction. Without `thumbnails` an item has no `urls` and no
+    `thumbnail_url` key (both default to null in ItemOut); with them (?thumbnails=true: each
+    item's signed URL, in order) every item carries `thumbnail_url`."""
+    if thumbnails is None:
+        body = _ITEM_LIST.dump_json(items)
+    else:
+        body = _ITEM_OUT_LIST.dump_json(
+            [
+                ItemOut.model_construct(**dict(item), urls=None, thumbnail_url=url)
+                for item, url in zip(items, thumbnails, strict=True)
+            ]
+        )
+    tail = "null" if next_cursor is None else json.dumps(next_cursor)
+    return f'{{"items":{body.decode()},"next":{tail}}}'
+
+
+_ITEM_LIST = TypeAdapter(list[Item])
+_ITEM_OUT_LIST = TypeAdapter(list[ItemOut])

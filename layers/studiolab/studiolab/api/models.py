@@ -80,6 +80,11 @@ class ItemFilterFields(ItemFilter):
 class ItemQuery(ItemFilterFields):
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
     cursor: Cursor | None = None
+    thumbnails: bool = Field(
+        default=False,
+        description="true: every item carries `thumbnail_url`, a signed GET URL of its "
+        "thumbnail (null when it has none); false: `thumbnail_url` is null",
+    )
 
 
 class BulkDeleteIn(ItemFilterFields):
@@ -201,7 +206,15 @@ class ItemUrlsOut(ApiModel):
 
 
 class ItemOut(Item):
-    urls: ItemUrlsOut | None = Field(default=None, description="signed GET URLs (get one)")
+    urls: ItemUrlsOut | None = Field(
+        default=None, description="signed GET URLs (get one; absent in listings)"
+    )
+    thumbnail_url: str | None = Field(
+        default=None,
+        description="signed GET URL of the thumbnail, valid for the signed-URL TTL; given by "
+        "get one and by listings with ?thumbnails=true (null when the item has no thumbnail; "
+        "absent from listings without the flag)",
+    )
 
 
 class BulkDeleteOut(ApiModel):
@@ -224,7 +237,10 @@ class ExportOut(ApiModel):
     filters: dict[str, Any]
     counts: ExportCounts
     size: int | None = Field(description="bytes of the zip when SUCCEEDED")
-    error: str | None = Field(description="why it failed (or a notice on a SUCCEEDED one)")
+    error: str | None = Field(
+        description="why it failed ('cancelled: ...' when cancelled, e.g. by deleting its "
+        "project), or a notice on a SUCCEEDED one"
+    )
     created_at: datetime
     finished_at: datetime | None
     expires_at: datetime | None

@@ -12,6 +12,11 @@ from studiolab.api.models import ErrorOut
 from studiolab.api.routing import RouteSpec
 
 REF = "#/components/schemas/{model}"
+# Relative server URL (OpenAPI 3.1 Server Object: resolved against where the document is
+# served): the directory of /openapi.json, i.e. the host root locally and the stage path on
+# API Gateway (`https://<api>.execute-api.<region>.amazonaws.com/api/`), so Swagger UI's "Try
+# it out" calls `<that>/v1/...` on both without the document knowing its own address.
+SERVERS = [{"url": ".", "description": "this API (where this document is served from)"}]
 STATUS_TEXT = {
     200: "OK",
     201: "Created",
@@ -44,6 +49,7 @@ def build_openapi(routes: list[RouteSpec], *, title: str, version: str) -> dict[
             "description": "studiolab HTTP API. Lists answer {items, next}; errors answer "
             "{error: {code, message, fields?}}.",
         },
+        "servers": [dict(server) for server in SERVERS],
         "paths": paths,
         "components": {
             "schemas": schema.get("$defs", {}),

@@ -31,7 +31,6 @@ import zipfile
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
-from pathlib import PurePosixPath
 from typing import IO, Any, BinaryIO, TypeVar, cast
 
 T = TypeVar("T")
@@ -40,6 +39,7 @@ MAX_SEGMENT = 100
 PIPE_WRITE_BUFFER = 1 << 20
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EXT = re.compile(r"^[a-z0-9]{1,8}$")
+_BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 class ExportAborted(RuntimeError):
@@ -57,8 +57,18 @@ def safe_segment(value: str | None, default: str = "_") -> str:
 
 
 def safe_extension(key: str | None, default: str = "bin") -> str:
-    suffix = PurePosixPath(key or "").suffix.lower().lstrip(".")
+    suffix = _split_suffix((key or "").rstrip("/").rpartition("/")[2])[1]
+    suffix = suffix.lower().lstrip(".")
     return suffix if _EXT.match(suffix) else default
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """(stem, suffix) of one path segment, as PurePosixPath's stem / suffix (".a" has none),
+    without building a path object (this runs once per exported blob)."""
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return name[:dot], name[dot:]
+    return name, ""
 
 
 class UniqueNames:
@@ -69,9 +79,15 @@ class UniqueNames:
         self._used: set[str] = set()
 
     def claim(self, name: str) -> str:
-        path = PurePosixPath(name)
-        stem, suffix = path.stem, path.suffix
-        parent = "" if str(path.parent) == "." else f"{path.parent}/"
+        """`name` must be a checked entry name (check_entry_name: no empty, "." or ".."
+        segments), so splitting on "/" is what PurePosixPath would do."""
+        lowered = name.lower()
+        if lowered not in self._used:
+            self._used.add(lowered)
+            return name
+        head, _, last = name.rpartition("/")
+        stem, suffix = _split_suffix(last)
+        parent = f"{head}/" if head else ""
         candidate, n = name, 1
         while candidate.lower() in self._used:
             n += 1
@@ -86,7 +102,7 @@ def check_entry_name(name: str) -> str:
         not name
         or name.startswith("/")
         or any(p in ("", ".", "..") for p in parts)
-        or any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in name)
+        or _BAD_NAME_CHARS.search(name) is not None
     )
     if bad:
         raise ValueError(f"unsafe zip entry name {name!r}")

@@ -36,6 +36,7 @@ class LocalServer(ThreadingHTTPServer):
     def __init__(self, host: str, port: int) -> None:
         super().__init__((host, port), RequestHandler)
         self.gateway: Any = None
+        self.api_routes: Any = {}
         self.blobs: Any = None
         self.web_dir: Path = DEFAULT_WEB_DIR
         self.max_upload_bytes = 50 * 1024 * 1024
@@ -45,6 +46,7 @@ class LocalServer(ThreadingHTTPServer):
         from chalice.local import LocalGateway
 
         self.gateway = LocalGateway(api_app, Config.create())
+        self.api_routes = api_app.routes
         self.blobs = blobs
         self.web_dir = web_dir
         self.max_upload_bytes = max_upload_bytes
@@ -107,6 +109,15 @@ class RequestHandler(BaseHTTPRequestHandler):
             raise PayloadTooLarge(f"request body over {MAX_API_BODY} bytes")
         body = self.rfile.read(length) if length else None
         headers = {key.lower(): value for key, value in self.headers.items()}
+        if method == "OPTIONS":  # CORS preflight: LocalGateway would short-circuit it
+            from studiolab.api.cors import preflight
+            from studiolab.runtime.wiring import get_context
+
+            origins = get_context().settings.cors_origin_set
+            answer = preflight(self.server.api_routes, self.path, headers, origins)
+            if answer is not None:
+                self._send(answer[0], answer[1], b"")
+                return
         try:
             response = self.server.gateway.handle_request(method, self.path, headers, body)
         except LocalGatewayException as error:

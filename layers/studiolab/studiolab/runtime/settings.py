@@ -4,17 +4,22 @@ A bad value stops start-up with ConfigError naming the environment variable."""
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from studiolab.domain.errors import ConfigError
 
 ENV_PREFIX = "STUDIOLAB_"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_ORIGIN = re.compile(
+    r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$"
+)
 
 
 class Settings(BaseSettings):
@@ -50,6 +55,35 @@ class Settings(BaseSettings):
     crawl_batch_images: int = Field(default=100, ge=1, le=1000)
     crawl_iteration_limit: int = Field(default=25, ge=1, le=1000)  # then continue-as-new
     reconcile_interval_s: float = Field(default=5.0, gt=0)
+    # API: browser origins allowed to call it (CORS): exact origins, comma-separated or as a
+    # JSON list of strings
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # API: where /docs loads the Swagger UI files from (absolute http(s) URL; set by CDK to the
+    # web UI's CloudFront copy of web/vendor/swagger-ui); unset: next to the page (local)
+    swagger_ui_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"not a JSON list of origins: {error}") from None
+        elif isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            return value
+        origins = []
+        for raw in value:
+            origin = str(raw).strip().rstrip("/").lower()
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{raw!r} is not an origin: give scheme://host[:port], e.g. "
+                    "https://d111111abcdef8.cloudfront.net (no path, no wildcard)"
+                )
+            origins.append(origin)
+        return origins
 
     @model_validator(mode="after")
     def _aws_needs_names(self) -> Settings:
@@ -73,6 +107,10 @@ class Settings(BaseSettings):
         if self.token is not None and len(self.token.get_secret_value()) < 16:
             raise ValueError(f"{ENV_PREFIX}TOKEN must be at least 16 characters")
         return self
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        return frozenset(self.cors_origins)
 
     @property
     def base_url(self) -> str:

@@ -11,32 +11,34 @@ An item whose image was deleted meanwhile stays in the manifest with an empty `f
 `note`, is counted in export.json's `skipped`, and is mentioned in the export's `error` text
 (a notice on a SUCCEEDED export); it never fails the export. Any other failure -> FAILED
 with the reason, and the zip key is deleted: a half-written zip is never offered.
+
+Cancellation (deleting a project with ?force=true while an export of it is PENDING or
+RUNNING): `cancel_export` marks it FAILED with an error starting "cancelled:" (CANCELLED
+below). A cancelled export is never rebuilt; a build in progress notices between catalog
+pages, or at the latest when it would mark itself SUCCEEDED (a guarded update), and then
+deletes its zip instead: no zip is left for a deleted project. A job whose export record
+is gone returns without building (and without raising, so it is not retried).
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import logging
-from collections import deque
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from studiolab.domain.errors import ConcurrentUpdate, NotFound
-from studiolab.domain.models import Export, ExportCounts, Item, ItemFilter, Project
+from studiolab.domain.models import Export, ExportCounts, ItemFilter
 from studiolab.domain.ports import BlobStore, Catalog, Clock, IdGenerator, Jobs, Page
-from studiolab.exports.manifest import ItemRows
-from studiolab.exports.zipstream import ZipStreamWriter, safe_extension, safe_segment, stream_into
+from studiolab.exports.builder import ExportCancelled, ZipBuilder
+from studiolab.exports.zipstream import safe_segment, stream_into
 
 log = logging.getLogger(__name__)
 
 EXPORT_TOPIC = "export.run"
-PAGE_SIZE = 200
-READ_CHUNK = 256 * 1024
+CANCELLED = "cancelled: "  # the error prefix of a cancelled export
+OPEN_EXPORT_STATUSES = ("PENDING", "RUNNING")
 DEFAULT_RETENTION_S = 7 * 24 * 3600
 MAX_ERROR_CHARS = 1000
 UPDATE_ATTEMPTS = 5
@@ -89,42 +91,131 @@ def run_export(
     retention_s: int = DEFAULT_RETENTION_S,
 ) -> Export:
     """Build the zip. Idempotent: a SUCCEEDED (or EXPIRED) export is returned as it is; a
-    PENDING, RUNNING (re-delivered job) or FAILED one is (re)built. Never raises for a
-    failed build: the export ends FAILED with the reason (retrying would not help)."""
-    export = catalog.get_export(export_id)
-    if export.status in DONE_STATUSES:
+    PENDING, RUNNING (re-delivered job) or FAILED one is (re)built - unless cancelled (see
+    the module doc). Never raises for a failed build: the export ends FAILED with the reason
+    (retrying would not help)."""
+    try:
+        export = catalog.get_export(export_id)
+    except NotFound:
+        log.info("export %s is gone (its project was deleted?): nothing to build", export_id)
+        return _gone(export_id, clock)
+    if export.status in DONE_STATUSES or is_cancelled(export):
         return export
     key = export_key(export.project_id, export.id)
-    export = _set(catalog, export_id, status="RUNNING", error=None, finished_at=None)
+    try:
+        export = _set(
+            catalog, export_id, only_if=_buildable, status="RUNNING", error=None, finished_at=None
+        )
+    except (ExportCancelled, NotFound):  # cancelled, gone, or finished by a twin job
+        return _latest(catalog, clock, export_id)
     try:
         project = catalog.get_project(export.project_id)
-        builder = _Builder(catalog, blobs, project, export, include_cutouts)
+        builder = ZipBuilder(
+            catalog,
+            blobs,
+            project,
+            export,
+            include_cutouts,
+            still_wanted=lambda: _still_running(catalog, export_id),
+        )
         info = stream_into(
             lambda source: blobs.put_stream(key, source, content_type="application/zip"),
             builder.write,
         )
+        now = clock.now()
+        stats = builder.stats
+        notice = (
+            f"{stats.skipped} item(s) skipped: their image was deleted during the export"
+            if stats.skipped
+            else None
+        )
+        return _set(
+            catalog,
+            export_id,
+            only_if=("RUNNING",),
+            status="SUCCEEDED",
+            counts=ExportCounts(items=stats.items, images=stats.images, bytes=info.size),
+            blob_key=key,
+            error=notice,
+            finished_at=now,
+            expires_at=now + timedelta(seconds=retention_s),
+        )
+    except ExportCancelled as stopped:
+        log.info("export %s stopped: %s", export_id, stopped)
+        return _drop_zip_unless_succeeded(catalog, blobs, clock, export_id, key)
     except Exception as error:
-        log.exception("export %s failed", export_id)
+        reason = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+        try:
+            failed = _set(
+                catalog, export_id, only_if=_buildable, status="FAILED", error=reason, clock=clock
+            )
+        except (ExportCancelled, NotFound):  # cancelled meanwhile: that is why it broke
+            log.info("export %s stopped: %s", export_id, reason)
+            return _drop_zip_unless_succeeded(catalog, blobs, clock, export_id, key)
+        log.error("export %s failed: %s", export_id, reason, exc_info=error)
         with suppress(Exception):
             blobs.delete(key)
-        reason = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-        return _set(catalog, export_id, status="FAILED", error=reason, clock=clock)
-    now = clock.now()
-    stats = builder.stats
-    notice = (
-        f"{stats.skipped} item(s) skipped: their image was deleted during the export"
-        if stats.skipped
-        else None
-    )
-    return _set(
-        catalog,
-        export_id,
-        status="SUCCEEDED",
-        counts=ExportCounts(items=stats.items, images=stats.images, bytes=info.size),
-        blob_key=key,
-        error=notice,
-        finished_at=now,
-        expires_at=now + timedelta(seconds=retention_s),
+        return failed
+
+
+def cancel_export(catalog: Catalog, clock: Clock, export_id: str, why: str) -> Export | None:
+    """Mark a PENDING or RUNNING export FAILED with error "cancelled: <why>" (a build in
+    progress then stops and deletes its zip). Returns the export (unchanged when it was not
+    open any more), or None when it is gone."""
+    try:
+        return _set(
+            catalog,
+            export_id,
+            only_if=OPEN_EXPORT_STATUSES,
+            status="FAILED",
+            error=CANCELLED + why,
+            clock=clock,
+        )
+    except ExportCancelled:
+        return catalog.get_export(export_id)
+    except NotFound:
+        return None
+
+
+def is_cancelled(export: Export) -> bool:
+    return export.status == "FAILED" and (export.error or "").startswith(CANCELLED)
+
+
+def _still_running(catalog: Catalog, export_id: str) -> bool:
+    try:
+        return catalog.get_export(export_id).status == "RUNNING"
+    except NotFound:
+        return False
+
+
+def _drop_zip_unless_succeeded(
+    catalog: Catalog, blobs: BlobStore, clock: Clock, export_id: str, key: str
+) -> Export:
+    """After a build stopped: delete its zip, unless a twin job (at-least-once delivery) has
+    meanwhile made the export SUCCEEDED with that very key."""
+    latest = _latest(catalog, clock, export_id)
+    if latest.status not in DONE_STATUSES:
+        with suppress(Exception):
+            blobs.delete(key)
+    return latest
+
+
+def _latest(catalog: Catalog, clock: Clock, export_id: str) -> Export:
+    try:
+        return catalog.get_export(export_id)
+    except NotFound:
+        return _gone(export_id, clock)
+
+
+def _gone(export_id: str, clock: Clock) -> Export:
+    """A stand-in (never stored) for an export whose record no longer exists."""
+    return Export(
+        id=export_id,
+        project_id="unknown",
+        status="FAILED",
+        error=CANCELLED + "the export no longer exists (its project was deleted)",
+        created_at=clock.now(),
+        finished_at=clock.now(),
     )
 
 
@@ -176,194 +267,33 @@ def _project_name(catalog: Catalog, project_id: str) -> str:
         return project_id
 
 
-def _set(catalog: Catalog, export_id: str, *, clock: Clock | None = None, **changes: Any) -> Export:
+def _buildable(export: Export) -> bool:
+    return export.status in ("PENDING", "RUNNING", "FAILED") and not is_cancelled(export)
+
+
+def _set(
+    catalog: Catalog,
+    export_id: str,
+    *,
+    only_if: tuple[str, ...] | Callable[[Export], bool] | None = None,
+    clock: Clock | None = None,
+    **changes: Any,
+) -> Export:
     """Apply `changes` to the stored export (optimistic; re-read on a concurrent update).
-    With `clock` and no finished_at given, finished_at is now."""
+    With `clock` and no finished_at given, finished_at is now. `only_if`: the statuses (or a
+    predicate) the stored export must be in, else ExportCancelled and nothing is written;
+    NotFound if it is gone."""
     if clock is not None and "finished_at" not in changes:
         changes["finished_at"] = clock.now()
     for attempt in range(UPDATE_ATTEMPTS):
         current = catalog.get_export(export_id)
+        if only_if is not None:
+            allowed = only_if(current) if callable(only_if) else current.status in only_if
+            if not allowed:
+                raise ExportCancelled(f"export {export_id} is {current.status}: not changed")
         try:
             return catalog.update_export(current.model_copy(update=changes))
         except ConcurrentUpdate:
             if attempt == UPDATE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    """A blob read ahead: its first chunks, then the rest of its stream (chunks None when
-    there is no key, or when the blob is gone: missing)."""
-
-    key: str | None = None
-    chunks: Iterator[bytes] | None = None
-    missing: bool = False
-
-
-def _fetch(blobs: BlobStore, key: str | None) -> _Fetched:
-    if key is None:
-        return _Fetched()
-    stream = blobs.stream(key, chunk_size=READ_CHUNK)
-    try:
-        first = next(stream, b"")
-        second = next(stream, None)
-    except NotFound:
-        return _Fetched(key, missing=True)
-    if second is None:
-        return _Fetched(key, iter((first,)))
-    return _Fetched(key, itertools.chain((first, second), stream))
-
-
-def _resolved(
-    entry: tuple[Item, Future[tuple[_Fetched, _Fetched]]],
-) -> tuple[Item, _Fetched, _Fetched]:
-    item, future = entry
-    raw, cut = future.result()
-    return item, raw, cut
-
-
-@dataclass
-class _Stats:
-    items: int = 0
-    images: int = 0
-    skipped: int = 0
-    skipped_ids: list[str] = field(default_factory=list)
-
-
-class _Builder:
-    """Writes one export's zip into a sink (the producer side of stream_into)."""
-
-    MAX_LISTED_SKIPS = 100
-
-    def __init__(
-        self,
-        catalog: Catalog,
-        blobs: BlobStore,
-        project: Project,
-        export: Export,
-        include_cutouts: bool,
-    ) -> None:
-        self.catalog = catalog
-        self.blobs = blobs
-        self.project = project
-        self.export = export
-        self.include_cutouts = include_cutouts
-        self.stats = _Stats()
-
-    def write(self, sink: IO[bytes]) -> None:
-        text = self.project.data_type == "text"
-        rows = ItemRows(text=text)
-        zipped = ZipStreamWriter(sink, date_time=self.export.created_at)
-        prefetch = self.blobs.read_ahead  # S3: overlap GETs; local files: read inline
-        pool = (
-            ThreadPoolExecutor(max_workers=prefetch, thread_name_prefix="export-read")
-            if prefetch > 0
-            else None
-        )
-        try:
-            if text:
-                for item in self._items():
-                    self.stats.items += 1
-                    rows.add(item)
-            else:
-                self._write_images(zipped, rows, pool, prefetch)
-            csv_file, jsonl_file = rows.spool.finish()
-            zipped.add_file(f"{rows.stem}.csv", csv_file)
-            zipped.add_file(f"{rows.stem}.jsonl", jsonl_file)
-            zipped.add_bytes("export.json", self._summary(rows.rows))
-            zipped.close()
-        except BaseException:
-            zipped.abort()
-            raise
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-            rows.spool.close()
-
-    def _write_images(
-        self, zipped: ZipStreamWriter, rows: ItemRows, pool: Executor | None, prefetch: int
-    ) -> None:
-        """Blobs are read ahead by `prefetch` threads (S3 GETs are latency-bound), written in
-        listing order by this thread. Memory: at most `prefetch` items' first two chunks are
-        held. Without a pool (a store whose reads are local: no latency to hide, and thread
-        hand-offs under the GIL would cost more than they save) each blob is read inline."""
-        if pool is None:
-            for item in self._items():
-                self._add_images(zipped, rows, item, *self._fetch_item(item))
-            return
-        pending: deque[tuple[Item, Future[tuple[_Fetched, _Fetched]]]] = deque()
-        for item in self._items():
-            pending.append((item, pool.submit(self._fetch_item, item)))
-            if len(pending) >= prefetch:
-                self._add_images(zipped, rows, *_resolved(pending.popleft()))
-        while pending:
-            self._add_images(zipped, rows, *_resolved(pending.popleft()))
-
-    def _fetch_item(self, item: Item) -> tuple[_Fetched, _Fetched]:
-        raw = _fetch(self.blobs, item.blobs.raw)
-        if not self.include_cutouts or raw.missing or raw.chunks is None:
-            return raw, _Fetched()
-        return raw, _fetch(self.blobs, item.blobs.cutout)
-
-    def _items(self) -> Any:
-        cursor: str | None = None
-        while True:
-            page = self.catalog.list_items(
-                self.project.id, filters=self.export.filters, limit=PAGE_SIZE, cursor=cursor
-            )
-            yield from page.items
-            if page.next is None:
-                return
-            cursor = page.next
-
-    def _add_images(
-        self, zipped: ZipStreamWriter, rows: ItemRows, item: Item, raw: _Fetched, cut: _Fetched
-    ) -> None:
-        self.stats.items += 1
-        attribute = safe_segment(item.attribute or self.project.attribute, "unknown")
-        item_name = safe_segment(item.id, "item")
-        extension = safe_extension(item.blobs.raw)
-        file = self._add_blob(zipped, raw, f"images/{attribute}/{item_name}.{extension}")
-        note = None
-        if item.blobs.raw is None:
-            note = "no image"
-        elif file is None:
-            note = "skipped: image deleted during the export"
-            self.stats.skipped += 1
-            if len(self.stats.skipped_ids) < self.MAX_LISTED_SKIPS:
-                self.stats.skipped_ids.append(item.id)
-        cutout = None
-        if file is not None:
-            cutout = self._add_blob(zipped, cut, f"cutouts/{attribute}/{item_name}.png")
-        rows.add(item, file=file, cutout_file=cutout, note=note)
-
-    def _add_blob(self, zipped: ZipStreamWriter, fetched: _Fetched, name: str) -> str | None:
-        """The entry's name, or None when there is no blob (or it was deleted meanwhile)."""
-        if fetched.chunks is None or fetched.key is None:
-            if fetched.missing:
-                log.info("export %s: blob %s is gone, skipped", self.export.id, fetched.key)
-            return None
-        key = fetched.key
-        final, _ = zipped.add_chunks(
-            name, fetched.chunks, size_of=lambda: self.blobs.head(key).size
-        )
-        self.stats.images += 1
-        return final
-
-    def _summary(self, rows: int) -> bytes:
-        summary: Mapping[str, Any] = {
-            "export_id": self.export.id,
-            "project": {"id": self.project.id, "name": self.project.name},
-            "data_type": self.project.data_type,
-            "filters": self.export.filters.model_dump(mode="json", exclude_none=True),
-            "created_at": self.export.created_at.isoformat(),
-            "counts": {
-                "items": self.stats.items,
-                "images": self.stats.images,
-                "skipped": self.stats.skipped,
-                "manifest_rows": rows,
-            },
-            "skipped_item_ids": self.stats.skipped_ids,
-        }
-        return json.dumps(summary, indent=2).encode()

@@ -13,6 +13,7 @@ items before them are deleted."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from studiolab.domain.ports import BlobStore, Catalog, Clock, Page
 SCAN_BUDGET = 5000
 BULK_LIMIT = 500
 ITEM_STAGES = ("raw", "uploads", "cutout", "thumb", "masks")
+Urls = list[str | None]  # (ItemService.list shadows the builtin in its class body)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,15 @@ class ItemService:
             overview=sign(blobs.overview),
             expires_at=_after(self.clock.now(), ttl),
         )
+
+    def thumbnail_urls(self, items: Sequence[Item]) -> Urls:
+        """Each item's signed thumbnail GET URL (the usual TTL), or None when it has none."""
+        ttl = self.url_ttl_s
+        sign = self.blobs.signed_get_url
+        return [
+            sign(item.blobs.thumbnail, expires_in=ttl) if item.blobs.thumbnail else None
+            for item in items
+        ]
 
     def delete(self, item_id: str) -> None:
         """The item record, then every blob of it (NotFound if there is no such item)."""

@@ -16,6 +16,8 @@ from studiolab.domain.errors import ConcurrentUpdate, Conflict, InvalidInput
 from studiolab.domain.models import OPEN_STATUSES, Project, parse
 from studiolab.domain.ports import BlobStore, Catalog, Clock, IdGenerator, Page
 from studiolab.domain.taxonomy import Taxonomy
+from studiolab.services.exports import OPEN_EXPORT_STATUSES as OPEN_EXPORTS
+from studiolab.services.exports import cancel_export
 
 UPDATABLE = ("name", "shop", "attribute")
 SCAN_PAGE = 200
@@ -85,17 +87,25 @@ class ProjectService:
 
     def delete(self, project_id: str, *, force: bool = False) -> None:
         """Without `force`, a project that has items, crawlers or exports is a Conflict.
-        With it: every item, run, crawler, export and blob of the project goes. A crawler with
-        an open run is a Conflict either way (stop the run first)."""
+        With it: every item, run, crawler, export and blob of the project goes; exports still
+        PENDING or RUNNING are cancelled first (FAILED, "cancelled: ..."), so their builds stop
+        and leave no zip behind. A crawler with an open run is a Conflict either way (stop the
+        run first)."""
         self.catalog.get_project(project_id)
         crawlers = self._all(lambda c: self.catalog.list_crawlers(project_id, limit=100, cursor=c))
         counts = self.catalog.get_counts("project", project_id)
-        exports = self.catalog.list_exports(project_id, limit=1)
-        if not force and (counts.get("items", 0) > 0 or crawlers or exports.items):
+        exports = self._all(lambda c: self.catalog.list_exports(project_id, cursor=c))
+        open_exports = [export.id for export in exports if export.status in OPEN_EXPORTS]
+        if not force and (counts.get("items", 0) > 0 or crawlers or exports):
+            fields = {"force": "required: the project is not empty"}
+            if open_exports:
+                fields["exports"] = (
+                    f"{len(open_exports)} export(s) pending or running: ?force=true cancels them"
+                )
             raise Conflict(
                 f"project {project_id} has items, crawlers or exports; "
                 "delete with ?force=true to remove them all",
-                fields={"force": "required: the project is not empty"},
+                fields=fields,
             )
         runs = {
             crawler.id: self._all(
@@ -106,6 +116,8 @@ class ProjectService:
         busy = [run.id for found in runs.values() for run in found if run.status in OPEN_STATUSES]
         if busy:
             raise Conflict(f"stop the open runs first: {busy}", fields={"runs": "open"})
+        for export_id in open_exports:  # before anything goes: their builds stop and clean up
+            cancel_export(self.catalog, self.clock, export_id, f"project {project_id} deleted")
         while True:  # items: always the first page, as deleting shortens the listing
             page = self.catalog.list_items(project_id, limit=SCAN_PAGE)
             for item in page.items:
@@ -113,7 +125,8 @@ class ProjectService:
             if not page.items:
                 break
         for export in self._all(lambda c: self.catalog.list_exports(project_id, cursor=c)):
-            self.catalog.delete_export(export.id)
+            cancel_export(self.catalog, self.clock, export.id, f"project {project_id} deleted")
+            self.catalog.delete_export(export.id)  # (one created since the check above too)
         for crawler in crawlers:
             for run in runs[crawler.id]:
                 self.catalog.delete_run(run.id)

@@ -35,6 +35,7 @@ from studiolab.adapters.local.sqlite_catalog_schema import (
     SCHEMA,
     Table,
     item_filter_sql,
+    migrate,
 )
 from studiolab.adapters.local.sqlite_db import SqliteDatabase
 from studiolab.domain.errors import BackendError, ConcurrentUpdate, Conflict, NotFound
@@ -68,6 +69,8 @@ class SqliteCatalog:
         self._db = db
         with _backend_errors():
             db.ensure_schema(SCHEMA)
+            with db.transaction() as conn:
+                migrate(conn)  # a catalog made by an older studiolab
 
     # ---- projects ---------------------------------------------------------------------------
 

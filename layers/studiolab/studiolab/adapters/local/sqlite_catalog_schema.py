@@ -2,16 +2,20 @@
 
 Every entity table holds the model as JSON (`doc`) plus the columns its access patterns
 query; listings walk (parent, created_at, id) indexes newest first. Items carry one column
-per ItemFilter field (and `item_colours` for colour families) so filters run in SQL."""
+per ItemFilter field (and `item_colours` for colour families) so filters run in SQL; free
+text `q` runs as instr() over `search_text` (filters.search_text: casefolded, so it agrees
+with ItemFilter.matches beyond ASCII, which LIKE would not)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar, cast
 
 from studiolab.adapters.catalog_common import Entity
 from studiolab.domain.models import OPEN_STATUSES, Crawler, Export, Item, ItemFilter, Project, Run
+from studiolab.domain.models.filters import search_text
 
 _OPEN = ", ".join(f"'{status.value}'" for status in sorted(OPEN_STATUSES))
 
@@ -41,7 +45,7 @@ CREATE TABLE IF NOT EXISTS items (
     id TEXT PRIMARY KEY, project_id TEXT NOT NULL, crawler_id TEXT, attribute TEXT,
     kind TEXT NOT NULL, state TEXT NOT NULL, model_present INTEGER NOT NULL,
     pose_view TEXT, framing TEXT, created_at TEXT NOT NULL, version INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL, search_text TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS items_by_project ON items (project_id, created_at, id);
 CREATE INDEX IF NOT EXISTS items_by_crawler ON items (crawler_id, created_at, id);
@@ -99,6 +103,7 @@ def _item_columns(item: Item) -> Columns:
         "model_present": int(person is not None and person.present),
         "pose_view": person.view if person is not None else None,
         "framing": person.framing if person is not None else None,
+        "search_text": search_text(item),
     }
 
 
@@ -145,4 +150,21 @@ def item_filter_sql(filters: ItemFilter | None) -> tuple[list[str], list[str | i
             "EXISTS (SELECT 1 FROM item_colours c WHERE c.item_id = items.id AND c.colour = ?)"
         )
         params.append(filters.colour)
+    if filters.q is not None:
+        clauses.append("instr(search_text, ?) > 0")
+        params.append(filters.q.casefold())
     return clauses, params
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a catalog made by an older studiolab up to SCHEMA (inside a transaction):
+    items.search_text, added and filled from each item's document."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+    if "search_text" in columns:
+        return
+    conn.execute("ALTER TABLE items ADD COLUMN search_text TEXT NOT NULL DEFAULT ''")
+    rows = conn.execute("SELECT id, doc FROM items").fetchall()
+    conn.executemany(
+        "UPDATE items SET search_text = ? WHERE id = ?",
+        [(search_text(ITEMS.load(row[1])), row[0]) for row in rows],
+    )
