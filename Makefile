@@ -103,3 +103,9 @@ synth: $(VENV)/.installed-dev
 .PHONY: bench-pose
 bench-pose: $(VENV)/.installed
 	$(BIN)/python -m bench.pose.eval $(BENCH_ARGS)
+
+# Crawler benchmark -> bench/results/crawl.md + .json (politeness, extraction F1 vs extruct,
+# throughput vs Scrapy; a few minutes). `BENCH_ARGS="--baseline DIR"` adds an older engine.
+.PHONY: bench-crawl
+bench-crawl: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.crawl.run $(BENCH_ARGS)

@@ -10,13 +10,19 @@ is bench/crawl/scrapy_spider.py via `scrapy runspider`. Rounds alternate ours / 
 the best round of each is compared. A third contender, the same Scrapy spider calling our
 generic `extract()` per product page, separates crawl cost from extraction cost.
 pages/s = responses / crawl time (each side's own clock, from crawl start to finish; process
-start-up not counted for either).
+start-up and module imports not counted for either).
+With `--baseline DIR` (a checkout of an earlier studiolab, e.g. `git archive HEAD
+layers/studiolab | tar -x -C DIR`), that engine runs too, in the same rounds against the same
+shop: ours and the baseline then each run in a subprocess of their own (bench/crawl/
+ours_runner.py), so before/after are measured under the same load.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,7 +69,17 @@ def shop_process(products: int) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+def warm_imports() -> None:
+    """Import what SiteCrawl imports lazily, so the crawl clock does not time imports (the
+    Scrapy side's clock starts after its imports too)."""
+    import studiolab.adapters.http.httpx_fetcher
+    import studiolab.adapters.local.fs_blobstore
+    import studiolab.adapters.local.sqlite_catalog
+    import studiolab.services.crawl_engine  # noqa: F401
+
+
 def run_ours(url: str, products: int, concurrency: int, work: Path) -> dict[str, Any]:
+    warm_imports()
     site = SiteCrawl(
         url + "/",
         work / "ours",
@@ -89,6 +105,21 @@ def run_ours(url: str, products: int, concurrency: int, work: Path) -> dict[str,
         "items_per_s": summary.items / summary.seconds,
         "error": summary.error,
     }
+
+
+def run_ours_process(
+    url: str, products: int, concurrency: int, work: Path, layer: Path
+) -> dict[str, Any]:
+    """`run_ours` in a subprocess whose `studiolab` package comes from `layer`."""
+    command = [sys.executable, "-m", "bench.crawl.ours_runner", url, str(products)]
+    command += [str(concurrency), str(work)]
+    env = dict(os.environ, PYTHONPATH=str(layer))
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, cwd=HERE.parents[1], env=env
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"ours_runner failed ({done.returncode}): {done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def run_scrapy(url: str, concurrency: int, work: Path, extract: str = "jsonld") -> dict[str, Any]:
@@ -121,13 +152,28 @@ def run_scrapy(url: str, concurrency: int, work: Path, extract: str = "jsonld") 
     }
 
 
-def run(products: int = 2000, concurrency: int = 8, rounds: int = 2) -> dict[str, Any]:
+def run(
+    products: int = 2000, concurrency: int = 8, rounds: int = 2, baseline: Path | None = None
+) -> dict[str, Any]:
     results: dict[str, list[dict[str, Any]]] = {"ours": [], "scrapy": [], "scrapy_generic": []}
+    if baseline is not None:
+        results["baseline"] = []
+    layer = HERE.parents[1] / "layers" / "studiolab"
     with shop_process(products) as url, tempfile.TemporaryDirectory() as temp:
         for n in range(rounds):
             work = Path(temp) / f"round{n}"
             work.mkdir()
-            results["ours"].append(run_ours(url, products, concurrency, work))
+            if baseline is None:
+                results["ours"].append(run_ours(url, products, concurrency, work))
+            else:
+                results["ours"].append(
+                    run_ours_process(url, products, concurrency, work / "ours", layer)
+                )
+                results["baseline"].append(
+                    run_ours_process(url, products, concurrency, work / "baseline", baseline)
+                )
+                rate = results["baseline"][-1]["pages_per_s"]
+                print(f"  round {n + 1}: baseline {rate:.1f} pages/s")
             print(f"  round {n + 1}: ours {results['ours'][-1]['pages_per_s']:.1f} pages/s")
             results["scrapy"].append(run_scrapy(url, concurrency, work))
             print(f"  round {n + 1}: scrapy {results['scrapy'][-1]['pages_per_s']:.1f} pages/s")
@@ -135,7 +181,30 @@ def run(products: int = 2000, concurrency: int = 8, rounds: int = 2) -> dict[str
             rate = results["scrapy_generic"][-1]["pages_per_s"]
             print(f"  round {n + 1}: scrapy + our extract() {rate:.1f} pages/s")
     best = {name: max(runs, key=lambda r: r["pages_per_s"]) for name, runs in results.items()}
+    extra: dict[str, Any] = {}
+    if baseline is not None:
+        extra = {
+            "baseline": str(baseline),
+            "ratio_pages_vs_baseline": best["ours"]["pages_per_s"]
+            / best["baseline"]["pages_per_s"],
+            "ratio_pages_baseline_vs_scrapy": best["baseline"]["pages_per_s"]
+            / best["scrapy"]["pages_per_s"],
+        }
+    # The machine is shared: a round's load varies up to 2x. Ratios of the same round
+    # (contenders run back to back) are steadier than ratios of best rounds.
+    paired = sorted(
+        o["pages_per_s"] / s["pages_per_s"]
+        for o, s in zip(results["ours"], results["scrapy"], strict=True)
+    )
+    extra["ratio_pages_paired_median"] = statistics.median(paired)
+    extra["ratio_pages_paired"] = paired
+    if baseline is not None:
+        extra["ratio_vs_baseline_paired_median"] = statistics.median(
+            o["pages_per_s"] / b["pages_per_s"]
+            for o, b in zip(results["ours"], results["baseline"], strict=True)
+        )
     return {
+        **extra,
         "products": products,
         "concurrency": concurrency,
         "rounds": results,

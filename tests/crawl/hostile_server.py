@@ -234,6 +234,10 @@ ROUTES: dict[str, Route] = {
     "/to-private": lambda h, q: h._redirect("http://10.0.0.1/admin"),
     "/to-named": lambda h, q: h._redirect("http://internal.test/secret"),
     "/to-ftp": lambda h, q: h._redirect("ftp://127.0.0.1/file"),
+    "/to-host": lambda h, q: h._redirect(
+        f"http://{q.get('host', ['127.0.0.1'])[0]}:{h.server.server_address[1]}"
+        f"{q.get('then', ['/page'])[0]}"
+    ),
     "/429": _status(429, **{"Retry-After": "1"}),
     "/503-long": _status(503, **{"Retry-After": "3600"}),
     "/always-500": _status(500),

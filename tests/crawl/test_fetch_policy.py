@@ -332,6 +332,7 @@ def test_error_family_codes_messages_and_transience() -> None:
         "bad_content_type",
         "robots_disallowed",
         "ssrf_blocked",
+        "offsite_redirect",
         "http_status",
         "dns_error",
         "tls_error",

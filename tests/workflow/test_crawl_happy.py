@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from studiolab.demo import DemoShop
 from studiolab.domain.models import RunStatus
 from studiolab.runtime.wiring import AppContext
@@ -36,4 +38,9 @@ def test_happy_path_crawls_every_product(
     assert progress.remaining == 0 and progress.eta_s == 0.0
     assert progress.items_per_min and progress.items_per_min > 0
     assert context.workflows is not None
-    assert context.workflows.describe(run.execution_ref or "").status == "SUCCEEDED"
+    # FinishRun marks the run before the execution reaches its Succeed state: wait for it
+    workflows, ref = context.workflows, run.execution_ref or ""
+    deadline = time.monotonic() + 10
+    while workflows.describe(ref).status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert workflows.describe(ref).status == "SUCCEEDED"

@@ -28,7 +28,7 @@ from lxml import etree
 from protego import Protego
 
 from studiolab.crawl.extract.dom import css_or_xpath
-from studiolab.crawl.extract.page import load_page
+from studiolab.crawl.extract.page import Page, load_page
 from studiolab.crawl.extract.selectors import validate_selectors
 from studiolab.crawl.urls import canonicalize  # one dedup key for the whole crawler
 from studiolab.domain.errors import PayloadTooLarge
@@ -259,22 +259,29 @@ def _same_listing(candidate: str, current: str) -> bool:
 
 
 def listing_links(
-    html: str | bytes, url: str, *, selectors: Mapping[str, str] | None = None
+    html: str | bytes,
+    url: str,
+    *,
+    selectors: Mapping[str, str] | None = None,
+    page: Page | None = None,
 ) -> Listing:
     """Product links and next pages of a listing (category, collection, search) page.
 
     Product links: the `product_link` selector if given, else every `<a href>` that passes
     `is_product_url`. Next pages: the `next_page` selector if given, else `rel=next`
     (`<link>` or `<a>`), "Next"-labelled links, and same-listing links with a higher page
-    number (`?page=N`, `?p=N`, `/page/N/`), nearest first."""
-    page = load_page(html, url)
+    number (`?page=N`, `?p=N`, `/page/N/`), nearest first. `page`: the already parsed
+    `html` (the crawl engine parses a page once for extraction and links)."""
+    page = page if page is not None else load_page(html, url)
     sel = page.selector
     clean = validate_selectors(selectors) if selectors else {}
+    anchors = [node for node in page.selector.root.iter("a") if node.attrib.get("href") is not None]
+    absolute = {h: page.absolute(h) for h in dict.fromkeys(a.attrib["href"] for a in anchors)}
     if "product_link" in clean:
         hrefs = [_href(node) for node in css_or_xpath(sel, clean["product_link"])]
         products = [page.absolute(h) for h in hrefs if h]
     else:
-        products = [page.absolute(h) for h in sel.xpath("//a/@href").getall()]
+        products = [absolute[a.attrib["href"]] for a in anchors]
         products = [p for p in products if p and is_product_url(p)]
     next_pages: list[str | None] = []
     if "next_page" in clean:
@@ -287,15 +294,15 @@ def listing_links(
                 "//a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
             ).getall()
         ]
-        for anchor in sel.xpath("//a[@href]"):
-            label = " ".join(anchor.xpath(".//text() | @aria-label | @title").getall())
-            label = label.strip().casefold()
-            if label and (label in _NEXT_WORDS or label.startswith(_NEXT_WORDS[:7])):
-                next_pages.append(page.absolute(anchor.attrib.get("href")))
+        for anchor in anchors:  # its aria-label and title, then its text (XPath's order)
+            label = [v for k, v in anchor.attrib.items() if k in ("aria-label", "title")]
+            joined = " ".join(label + list(anchor.itertext())).strip().casefold()
+            if joined and (joined in _NEXT_WORDS or joined.startswith(_NEXT_WORDS[:7])):
+                next_pages.append(absolute[anchor.attrib["href"]])
         current = _page_number(url) or 1
         numbered: list[tuple[int, str]] = []
-        for href in sel.xpath("//a/@href").getall():
-            target = page.absolute(href)
+        for anchor in anchors:
+            target = absolute[anchor.attrib["href"]]
             number = _page_number(target) if target else None
             if target and number and number > current and _same_listing(target, url):
                 numbered.append((number, target))
@@ -348,21 +355,31 @@ def shopify_product_js_url(product_url: str) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, f"/products/{match.group(1)}.js", "", ""))
 
 
-def shopify_product_urls(json_doc: bytes | str | dict[str, object], base: str) -> list[str]:
-    """Product page URLs listed in a products.json document (empty list = last page)."""
+def shopify_product_entries(
+    json_doc: bytes | str | dict[str, object], base: str
+) -> dict[str, str | None]:
+    """Product page URL -> its `updated_at` (None when absent or not a string) for every
+    product of a products.json document, in document order (empty = last page)."""
     if isinstance(json_doc, bytes | str):
         try:
             json_doc = json.loads(json_doc)
         except ValueError:
-            return []
+            return {}
     products = json_doc.get("products") if isinstance(json_doc, dict) else None
     if not isinstance(products, list):
-        return []
-    return _unique(
-        urljoin(base, f"/products/{p['handle']}")
-        for p in products
-        if isinstance(p, dict) and isinstance(p.get("handle"), str)
-    )
+        return {}
+    entries: dict[str, str | None] = {}
+    for product in products:
+        if isinstance(product, dict) and isinstance(product.get("handle"), str):
+            url = urljoin(base, f"/products/{product['handle']}")
+            updated = product.get("updated_at")
+            entries.setdefault(url, updated[:64] if isinstance(updated, str) else None)
+    return entries
+
+
+def shopify_product_urls(json_doc: bytes | str | dict[str, object], base: str) -> list[str]:
+    """Product page URLs listed in a products.json document (empty list = last page)."""
+    return _unique(shopify_product_entries(json_doc, base))
 
 
 __all__ = [
@@ -375,6 +392,7 @@ __all__ = [
     "parse_sitemap",
     "robots_sitemaps",
     "shopify_collection_urls",
+    "shopify_product_entries",
     "shopify_product_js_url",
     "shopify_product_urls",
     "shopify_products_json_url",

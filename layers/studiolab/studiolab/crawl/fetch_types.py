@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar, Literal, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 from w3lib.encoding import (
@@ -21,7 +22,7 @@ from w3lib.encoding import (
 
 from studiolab import __version__
 from studiolab.domain.errors import StudiolabError
-from studiolab.domain.models.crawler import Politeness
+from studiolab.domain.models.crawler import Crawler, Politeness
 
 AcceptKind = Literal["html", "image", "xml", "json", "any"]
 ACCEPT_KINDS: tuple[AcceptKind, ...] = ("html", "image", "xml", "json", "any")
@@ -117,6 +118,9 @@ class FetchSettings(BaseModel):
     max_connections: int = Field(default=64, ge=1)
     # SSRF allow-list: "host", "host:port", "[v6]:port", an IP or a CIDR ("10.1.0.0/16").
     allow_private_hosts: list[str] = Field(default_factory=list)
+    # Redirect filter: a hop may only go to one of these domains (or a subdomain), or stay on
+    # the host first asked (an image CDN). Empty: any public host.
+    allowed_domains: tuple[str, ...] = ()
     content_types: dict[AcceptKind, tuple[str, ...]] = Field(
         default_factory=lambda: dict(DEFAULT_CONTENT_TYPES)
     )
@@ -131,6 +135,21 @@ class FetchSettings(BaseModel):
         }
         base.update(overrides)
         return cls.model_validate(base)
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler, **overrides: object) -> FetchSettings:
+        """`for_politeness` plus the crawler's allowed domains as the redirect filter."""
+        overrides.setdefault("allowed_domains", tuple(crawler.allowed_domains))
+        return cls.for_politeness(crawler.politeness, **overrides)
+
+    def redirect_allowed(self, first_url: str, target: str) -> bool:
+        """May a redirect hop (of a fetch that began at first_url) go to target?"""
+        if not self.allowed_domains:
+            return True
+        host = (urlsplit(target).hostname or "").lower().rstrip(".")
+        if host and host == (urlsplit(first_url).hostname or "").lower().rstrip("."):
+            return True
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
     def body_limit(self, accept: AcceptKind) -> int:
         return self.max_body_bytes.get(accept, DEFAULT_MAX_BODY[accept])
@@ -224,6 +243,7 @@ FetchErrorCode = Literal[
     "bad_content_type",
     "robots_disallowed",
     "ssrf_blocked",
+    "offsite_redirect",
     "http_status",
     "dns_error",
     "tls_error",
@@ -316,6 +336,14 @@ class SsrfBlocked(FetchError):
     title = "refused: host resolves to a non-public address"
 
 
+class OffsiteRedirect(FetchError):
+    """A redirect hop pointed outside the crawler's allowed domains: nothing was sent there."""
+
+    code = "offsite_redirect"
+    http_status = 403
+    title = "refused: redirect to a host outside the allowed domains"
+
+
 class HttpStatusError(FetchError):
     code = "http_status"
     title = "HTTP error status"
@@ -383,6 +411,7 @@ FETCH_ERRORS: dict[str, type[FetchError]] = {
         BadContentType,
         RobotsDisallowed,
         SsrfBlocked,
+        OffsiteRedirect,
         HttpStatusError,
         DnsError,
         TlsError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ def _is_tracking(name: str) -> bool:
     return key.startswith("utm_") or key in TRACKING_PARAMS
 
 
+@functools.lru_cache(maxsize=32768)  # pure; pages repeat the same navigation links
 def canonicalize(url: str) -> str:
     """One spelling per page: w3lib's canonical form (sorted query, normalised escapes,
     lower-case scheme and host), no fragment, no default port, no tracking parameters

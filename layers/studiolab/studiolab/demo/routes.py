@@ -25,6 +25,9 @@ JSON = "application/json; charset=utf-8"
 XML = "application/xml; charset=utf-8"
 HANDLE = r"(?P<handle>[a-z0-9][a-z0-9-]*)"
 SHOPIFY_DEFAULT_LIMIT, SHOPIFY_MAX_LIMIT = 30, 250
+# `POST /_demo/products/<handle>/touch[?price=12.50]`: a new version of a product (new
+# updated_at, ETag and Last-Modified; optionally a new price), to watch a re-crawl pick it up.
+TOUCH = re.compile(rf"/_demo/products/{HANDLE}/touch")
 
 
 @dataclass
@@ -126,10 +129,13 @@ class ShopApp:
     # -- entry point ---------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
         """Answer one request; `headers` keys are lower-case."""
-        if method not in {"GET", "HEAD"}:
-            return Response(405, b"method not allowed\n", "text/plain", {"Allow": "GET, HEAD"})
         parts = urlsplit(target)
         query = parse_qs(parts.query)
+        touch = TOUCH.fullmatch(parts.path)
+        if method == "POST" and touch:
+            return self._touch(touch["handle"], query)
+        if method not in {"GET", "HEAD"}:
+            return Response(405, b"method not allowed\n", "text/plain", {"Allow": "GET, HEAD"})
         for pattern, handler in self._routes:
             match = pattern.fullmatch(parts.path)
             if match:
@@ -167,6 +173,21 @@ class ShopApp:
     def _json(self, document: object, *, etag: bool = True) -> Response:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         return Response(200, body, JSON, etag=f'W/"{_digest(body)}"' if etag else None)
+
+    def _touch(self, handle: str, query: dict[str, list[str]]) -> Response:
+        if self.catalog.get(handle) is None:
+            return self._not_found("product")
+        price = query.get("price", [""])[0]
+        if price and not re.fullmatch(r"\d{1,6}(\.\d{1,2})?", price):
+            return Response(400, b"price must look like 12.50\n", "text/plain")
+        product = self.catalog.touch(handle, price=f"{float(price):.2f}" if price else None)
+        document = {
+            "handle": product.handle,
+            "version": product.version,
+            "price": product.price,
+            "updated_at": product.updated_at.isoformat(),
+        }
+        return self._json(document, etag=False)
 
     # -- pages ---------------------------------------------------------------------------------
     def _home(self, *_: object) -> Response:

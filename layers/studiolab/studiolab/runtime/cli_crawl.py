@@ -189,8 +189,8 @@ class SiteCrawl:
         fetchers: list[HttpxFetcher] = []
 
         def make_fetcher(crawler: Crawler) -> Fetcher:
-            settings = FetchSettings.for_politeness(
-                crawler.politeness, allow_private_hosts=list(options.allow_hosts)
+            settings = FetchSettings.for_crawler(
+                crawler, allow_private_hosts=list(options.allow_hosts)
             )
             fetcher = HttpxFetcher(settings)
             fetchers.append(fetcher)

@@ -200,9 +200,7 @@ def default_fetcher_factory(settings: Settings) -> FetcherFactory:
 
     def make(crawler: Crawler) -> Fetcher:
         return HttpxFetcher(
-            FetchSettings.for_politeness(
-                crawler.politeness, allow_private_hosts=list(settings.crawl_allow_hosts)
-            )
+            FetchSettings.for_crawler(crawler, allow_private_hosts=list(settings.crawl_allow_hosts))
         )
 
     return make

@@ -7,38 +7,55 @@ creates one Item per new product, queues the product images, updates the run's c
 heartbeat, and writes the state back before replying. A crash anywhere in a batch loses
 nothing: the batch is redone from the last state, and item ids are derived from the product's
 canonical URL, so a redone batch cannot create a duplicate item.
+
+Incremental re-crawl (services/crawl_memory.py): a product page an earlier run of the crawler
+made an item from is fetched conditionally (304: unchanged, not extracted, no images), or
+not at all when products.json lists it with the same `updated_at`; a changed product updates
+its item in place; stored images are not downloaded again (services/crawl_images.py).
+Pages are extracted as soon as they arrive, while the rest of the batch is still fetched.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from studiolab.crawl.discover import (
     is_product_url,
     listing_links,
     parse_sitemap,
-    shopify_product_urls,
+    shopify_product_entries,
     shopify_products_json_url,
 )
-from studiolab.crawl.extract import extract
-from studiolab.crawl.fetch_types import Fetcher, FetchError, FetchResult
-from studiolab.crawl.urls import canonicalize, content_hash
-from studiolab.domain.blobkeys import item_key
+from studiolab.crawl.extract import extract_page
+from studiolab.crawl.extract.page import load_page
+from studiolab.crawl.fetch_types import Fetcher, FetchError, FetchResult, OffsiteRedirect
+from studiolab.crawl.urls import canonicalize
 from studiolab.domain.errors import Conflict, StudiolabError
 from studiolab.domain.models import Crawler, Item, Project, Run, RunStatus
 from studiolab.domain.ports import BlobStore, Catalog, Clock
+from studiolab.services.crawl_fetch import FetchPools, fetch_in_order
+from studiolab.services.crawl_images import download_image
+from studiolab.services.crawl_items import TransientError, item_id_for, refresh_item
+from studiolab.services.crawl_memory import (
+    CrawlMemory,
+    PageRecord,
+    has_image,
+    image_hash,
+    load_memory,
+    remember,
+)
 from studiolab.services.crawl_state import (
     BatchResult,
     FrontierEntry,
     ImageTask,
     RunState,
+    StateCache,
     load_state,
     save_state,
     short_hash,
@@ -46,26 +63,10 @@ from studiolab.services.crawl_state import (
 
 log = logging.getLogger(__name__)
 
+__all__ = ["CrawlEngine", "EngineConfig", "FetcherFactory", "TransientError", "item_id_for"]
+
 FetcherFactory = Callable[[Crawler], Fetcher]
-Outcome = Literal["saved", "duplicate", "failed", "skipped"]
-_EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/pjpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "image/gif": "gif",
-    "image/avif": "avif",
-    "image/bmp": "bmp",
-    "image/tiff": "tif",
-    "image/heic": "heic",
-    "image/heif": "heif",
-}
-
-
-class TransientError(StudiolabError):
-    """A step failed for a reason a retry may cure; the state machine retries it by name."""
-
-    code = "transient"
+_MEMORIES_CACHED = 16  # runs whose crawler memory this process keeps loaded
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,6 @@ class EngineConfig:
     batch_pages: int = 20  # pages fetched per FetchBatch
     batch_images: int = 100  # images per Map (bounds the execution history per iteration)
     shopify_limit: int = 250
-
-
-def item_id_for(project_id: str, product_url: str) -> str:
-    """The same product URL in the same project is always the same item."""
-    digest = hashlib.sha256(f"{project_id}\n{canonicalize(product_url)}".encode()).hexdigest()
-    return f"it_{digest[:26]}"
 
 
 def _origin(url: str) -> str:
@@ -102,6 +97,9 @@ class CrawlEngine:
         self._make_fetcher = fetchers
         self._fetchers: dict[tuple[str, int], Fetcher] = {}
         self._lock = threading.Lock()
+        self._memories: OrderedDict[str, CrawlMemory] = OrderedDict()
+        self._states = StateCache()
+        self._pools = FetchPools()
 
     def fetcher(self, crawler: Crawler) -> Fetcher:
         """One fetcher per crawler version (its robots cache and politeness throttle persist
@@ -119,13 +117,17 @@ class CrawlEngine:
         run = self.catalog.get_run(run_id)
         crawler = self.catalog.get_crawler(run.crawler_id)
         if run.status.terminal or run.stop_requested or run.status is RunStatus.ABORTING:
+            # A stopped run's pages are remembered too; a straggler of an ended run is not
+            # (a later run may have saved newer memory since).
+            if not run.status.terminal:
+                self._remember(run, crawler, load_state(self.blobs, run_id))
             return BatchResult([], done=False, stop=True, wait_s=0, iteration=iteration + 1)
         project = self.catalog.get_project(run.project_id)
-        state = load_state(self.blobs, run_id)
+        state = load_state(self.blobs, run_id, self._states)
+        memory = self._memory(run)
         fetcher = self.fetcher(crawler)
-        ok = failed = 0
         if not state.seeded:
-            ok, failed = self._seed(state, crawler, fetcher)
+            self._seed(state, crawler, fetcher)
         entries: list[FrontierEntry] = []
         while (
             state.frontier
@@ -135,13 +137,20 @@ class CrawlEngine:
         ):
             entries.append(state.frontier.pop(0))
             state.pages += 1
-        for entry, result in self._fetch_all(fetcher, crawler, entries):
+        # Each page is processed (extracted) as soon as it and the ones before it have
+        # arrived, while the later ones are still being fetched.
+        pool = self._pools.get(crawler.id, crawler.version, crawler.politeness.concurrency)
+        for entry, result in fetch_in_order(pool, fetcher, entries, memory):
             if isinstance(result, FetchError):
-                failed += 1
-                log.info("run %s: %s", run_id, result)
+                state.tally["pages_failed"] += 1
+                if isinstance(result, OffsiteRedirect):
+                    state.tally["redirects_refused"] += 1
+                    log.warning("run %s: %s", run_id, result)
+                else:
+                    log.info("run %s: %s", run_id, result)
                 continue
-            ok += 1
-            self._process(state, run, crawler, project, entry, result)
+            state.tally["pages_ok"] += 1
+            self._process(state, memory, run, crawler, project, entry, result)
         images = state.pending_images[: self.config.batch_images]
         state.pending_images = state.pending_images[self.config.batch_images :]
         state.batches += 1
@@ -150,14 +159,16 @@ class CrawlEngine:
             and not state.pending_images
             and (not state.frontier or self._limits_reached(state, crawler))
         )
-        save_state(self.blobs, run_id, state)
+        if done:
+            self._remember(run, crawler, state)
+        save_state(self.blobs, run_id, state, self._states)
         self.catalog.update_run(
             run_id,
             set_fields={
                 "heartbeat_at": self.clock.now(),
                 "expected_items": self._expected(state, crawler),
             },
-            add={"pages_ok": ok, "pages_failed": failed},
+            add={name: count for name, count in state.tally.items() if count},
         )
         return BatchResult(
             images,
@@ -166,6 +177,31 @@ class CrawlEngine:
             wait_s=crawler.politeness.delay_s,
             iteration=iteration + 1,
         )
+
+    def _memory(self, run: Run) -> CrawlMemory:
+        """The crawler's memory as it was when this run began (cached for the run: nothing
+        else writes it while the run is open)."""
+        with self._lock:
+            memory = self._memories.get(run.id)
+        if memory is None:
+            memory = load_memory(self.blobs, run.crawler_id)
+            with self._lock:
+                self._memories[run.id] = memory
+                while len(self._memories) > _MEMORIES_CACHED:
+                    self._memories.popitem(last=False)
+        return memory
+
+    def _remember(self, run: Run, crawler: Crawler, state: RunState) -> None:
+        """The run ends: what it saw becomes the crawler's memory. A failure here only costs
+        the next run full fetches, so it is logged, not raised."""
+        if not state.seen:
+            return
+        try:
+            remember(self.blobs, crawler.id, run.project_id, self._memory(run), state.seen)
+        except (StudiolabError, OSError):
+            log.exception("run %s: crawl memory not saved (the next run fetches all)", run.id)
+        with self._lock:
+            self._memories.pop(run.id, None)
 
     def _limits_reached(self, state: RunState, crawler: Crawler) -> bool:
         limits = crawler.limits
@@ -187,8 +223,7 @@ class CrawlEngine:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in crawler.allowed_domains)
 
-    def _seed(self, state: RunState, crawler: Crawler, fetcher: Fetcher) -> tuple[int, int]:
-        ok = failed = 0
+    def _seed(self, state: RunState, crawler: Crawler, fetcher: Fetcher) -> None:
         for url in crawler.start_urls:
             state.enqueue(url, "sitemap" if url.endswith((".xml", ".xml.gz")) else "page")
         for origin in dict.fromkeys(_origin(url) for url in crawler.start_urls):
@@ -202,37 +237,21 @@ class CrawlEngine:
                 # the fetcher's own robots.txt copy: a second request before Crawl-delay is
                 # known would break it
                 sitemaps = fetcher.sitemaps(f"{origin}/")
-                ok += 1
+                state.tally["pages_ok"] += 1
             except FetchError:
                 sitemaps = []
-                failed += 1
+                state.tally["pages_failed"] += 1
             for sitemap in sitemaps or [f"{origin}/sitemap.xml"]:
                 if self._allowed(crawler, sitemap):
                     state.enqueue(sitemap, "sitemap")
         # products.json and sitemaps first: they know every product and the totals
         state.frontier.sort(key=lambda entry: entry.kind == "page")
         state.seeded = True
-        return ok, failed
-
-    def _fetch_all(
-        self, fetcher: Fetcher, crawler: Crawler, entries: list[FrontierEntry]
-    ) -> list[tuple[FrontierEntry, FetchResult | FetchError]]:
-        def one(entry: FrontierEntry) -> FetchResult | FetchError:
-            accept: Any = {"page": "html", "sitemap": "xml", "products_json": "json"}[entry.kind]
-            try:
-                return fetcher.fetch(entry.url, accept=accept)
-            except FetchError as error:
-                return error
-
-        if len(entries) <= 1:
-            return [(entry, one(entry)) for entry in entries]
-        workers = min(len(entries), crawler.politeness.concurrency)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl-fetch") as pool:
-            return list(zip(entries, pool.map(one, entries), strict=True))
 
     def _process(
         self,
         state: RunState,
+        memory: CrawlMemory,
         run: Run,
         crawler: Crawler,
         project: Project,
@@ -240,12 +259,25 @@ class CrawlEngine:
         result: FetchResult,
     ) -> None:
         if entry.kind == "products_json":
-            urls = shopify_product_urls(result.body, _origin(result.final_url))
-            for url in urls:
-                state.known_products.add(short_hash(url))
-                if self._allowed(crawler, url):
-                    state.enqueue(url)
-            if urls:
+            listed = shopify_product_entries(result.body, _origin(result.final_url))
+            for url, updated in listed.items():
+                key = short_hash(url)
+                state.known_products.add(key)
+                if not self._allowed(crawler, url):
+                    continue
+                record = memory.pages.get(key)
+                if (
+                    updated
+                    and record is not None
+                    and record.updated_at == updated
+                    and key not in state.queued
+                    and not self._limits_reached(state, crawler)
+                ):
+                    state.queued.add(key)  # same updated_at: not even fetched
+                    self._unchanged(state, key, record)
+                elif state.enqueue(url) and updated:
+                    state.listed_updated[key] = updated
+            if listed:
                 next_page = shopify_products_json_url(
                     entry.url, entry.page + 1, limit=self.config.shopify_limit
                 )
@@ -260,19 +292,53 @@ class CrawlEngine:
                     state.known_products.add(short_hash(url))
                 if self._allowed(crawler, url):
                     state.enqueue(url)
+        elif result.not_modified:
+            state.tally["pages_unchanged"] += 1
+            key = short_hash(entry.url)
+            record = memory.pages.get(key)
+            if record is not None:  # (a 304 nobody asked for has nothing to reuse)
+                updated = state.listed_updated.pop(key, None) or record.updated_at
+                self._unchanged(state, key, replace(record, updated_at=updated))
         else:
-            self._page(state, run, crawler, project, result)
+            self._page(state, run, crawler, project, entry, result)
+
+    def _unchanged(self, state: RunState, page_key: str, record: PageRecord) -> None:
+        """A product an earlier run stored and that did not change: no extraction, no
+        images; it still counts for max_items and is remembered for the next run."""
+        state.seen[page_key] = record
+        if record.product not in state.products:
+            state.products.add(record.product)
+            state.items += 1
+            state.tally["items_unchanged"] += 1
 
     def _page(
-        self, state: RunState, run: Run, crawler: Crawler, project: Project, result: FetchResult
+        self,
+        state: RunState,
+        run: Run,
+        crawler: Crawler,
+        project: Project,
+        entry: FrontierEntry,
+        result: FetchResult,
     ) -> None:
         selectors = crawler.selectors or None
-        extraction = extract(result.body, result.final_url, selectors=selectors)
+        page = load_page(result.body, result.final_url)  # parsed once: product and links
+        extraction = extract_page(page, selectors=selectors)
         if (extraction.ok or extraction.declared) and (
             is_product_url(result.final_url) or extraction.declared or crawler.selectors
         ):
+            state.made = None
             self._product(state, run, crawler, project, result.final_url, extraction)
-        listing = listing_links(result.body, result.final_url, selectors=selectors)
+            page_key = short_hash(entry.url)
+            updated = state.listed_updated.pop(page_key, None)
+            made, state.made = state.made, None
+            if made is not None and (result.etag or result.last_modified or updated):
+                state.seen[page_key] = replace(
+                    made,
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    updated_at=updated,
+                )
+        listing = listing_links(result.body, result.final_url, selectors=selectors, page=page)
         for url in listing.product_urls + listing.next_pages:
             if self._allowed(crawler, url):
                 state.enqueue(url)
@@ -286,6 +352,8 @@ class CrawlEngine:
         page_url: str,
         extraction: Any,
     ) -> None:
+        """A new product becomes an item; a known one updates its item in place when its
+        fields changed. Queues the images not already stored."""
         product = extraction.product
         product_url = canonicalize(product.url or page_url)
         key = short_hash(product_url)
@@ -311,15 +379,18 @@ class CrawlEngine:
         state.items += 1
         try:
             self.catalog.create_item(item)
-        except Conflict:
-            return  # made by an earlier attempt of this batch, or an earlier run
-        self.catalog.update_run(run.id, add={"items": 1})
-        if project.data_type != "image":
-            return
-        for n, image_url in enumerate(product.images):
+            outcome = "items"
+        except Conflict:  # an earlier run (or an earlier attempt of this batch) made it
+            outcome = refresh_item(self.catalog, item)
+        state.tally[outcome] += 1
+        images = list(product.images) if project.data_type == "image" else []
+        state.made = PageRecord(product=key, images=[image_hash(url) for url in images])
+        for n, image_url in enumerate(images):
             image_key = short_hash(image_url)
             if image_key in state.image_urls:
                 continue
+            if outcome == "items_unchanged" and has_image(self.blobs, project.id, image_url):
+                continue  # same product, image already stored
             state.image_urls.add(image_key)
             state.pending_images.append(ImageTask(run.id, project.id, item.id, image_url, n))
 
@@ -329,19 +400,5 @@ class CrawlEngine:
         run = self.catalog.get_run(task.run_id)
         if run.status.terminal:
             return {"outcome": "skipped", "key": None, "bytes": 0}
-        crawler = self.catalog.get_crawler(run.crawler_id)
-        try:
-            result = self.fetcher(crawler).fetch(task.url, accept="image")
-        except FetchError as error:
-            log.info("run %s: image %s", task.run_id, error)
-            return {"outcome": "failed", "key": None, "bytes": 0, "error": error.code}
-        digest = content_hash(result.body)
-        marker = f"state/images/{task.project_id}/{digest}"
-        if self.blobs.exists(marker):
-            return {"outcome": "duplicate", "key": None, "bytes": 0}
-        extension = _EXTENSIONS.get(result.content_type or "", "img")
-        key = item_key("raw", task.project_id, task.item_id, f"{task.n}.{extension}")
-        self.blobs.put(key, result.body, content_type=result.content_type)
-        self.blobs.put(marker, key.encode(), content_type="text/plain")
-        self.catalog.update_run(task.run_id, add={"images": 1, "bytes": len(result.body)})
-        return {"outcome": "saved", "key": key, "bytes": len(result.body)}
+        fetcher = self.fetcher(self.catalog.get_crawler(run.crawler_id))
+        return download_image(self.catalog, self.blobs, fetcher, task)

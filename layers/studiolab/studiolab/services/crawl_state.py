@@ -9,12 +9,15 @@ million visited pages cost ~20 MB of JSON.
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from studiolab.crawl.urls import url_hash
 from studiolab.domain.errors import NotFound
 from studiolab.domain.ports import BlobStore
+from studiolab.services.crawl_memory import PageRecord
 
 STATE_VERSION = 1
 FrontierKind = Literal["page", "sitemap", "products_json"]
@@ -90,9 +93,17 @@ class RunState:
     known_products: set[str] = field(default_factory=set)  # from sitemaps / products.json
     image_urls: set[str] = field(default_factory=set)
     pending_images: list[ImageTask] = field(default_factory=list)
+    # Incremental re-crawl (services/crawl_memory.py): this run's page records (merged into
+    # the crawler's memory when the run ends) and the Shopify updated_at of queued pages.
+    seen: dict[str, PageRecord] = field(default_factory=dict)
+    listed_updated: dict[str, str] = field(default_factory=dict)
     pages: int = 0
-    items: int = 0
+    items: int = 0  # products covered: new, updated and unchanged (what max_items bounds)
     batches: int = 0
+    # Transient, never persisted: the counter increments of the batch being processed and
+    # the product key + image hashes of the last product a page made (read by the engine).
+    tally: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
+    made: PageRecord | None = field(default=None, repr=False, compare=False)
 
     def enqueue(self, url: str, kind: FrontierKind = "page", page: int = 0) -> bool:
         key = short_hash(url) if kind != "products_json" else f"json:{page}:{short_hash(url)}"
@@ -106,12 +117,17 @@ class RunState:
         data = {
             "version": STATE_VERSION,
             "seeded": self.seeded,
-            "frontier": [asdict(entry) for entry in self.frontier],
+            "frontier": [
+                {"url": entry.url, "kind": entry.kind, "page": entry.page}
+                for entry in self.frontier
+            ],
             "queued": sorted(self.queued),
             "products": sorted(self.products),
             "known_products": sorted(self.known_products),
             "image_urls": sorted(self.image_urls),
             "pending_images": [asdict(task) for task in self.pending_images],
+            "seen": {key: record.to_dict() for key, record in self.seen.items()},
+            "listed_updated": self.listed_updated,
             "pages": self.pages,
             "items": self.items,
             "batches": self.batches,
@@ -121,6 +137,7 @@ class RunState:
     @classmethod
     def from_json(cls, raw: bytes) -> RunState:
         data = json.loads(raw)
+        seen = {key: PageRecord.from_dict(value) for key, value in data.get("seen", {}).items()}
         return cls(
             seeded=bool(data.get("seeded")),
             frontier=[FrontierEntry.from_dict(entry) for entry in data.get("frontier", [])],
@@ -129,18 +146,55 @@ class RunState:
             known_products=set(data.get("known_products", [])),
             image_urls=set(data.get("image_urls", [])),
             pending_images=[ImageTask.from_dict(task) for task in data.get("pending_images", [])],
+            seen={key: record for key, record in seen.items() if record is not None},
+            listed_updated=dict(data.get("listed_updated", {})),
             pages=int(data.get("pages", 0)),
             items=int(data.get("items", 0)),
             batches=int(data.get("batches", 0)),
         )
 
 
-def load_state(blobs: BlobStore, run_id: str) -> RunState:
+class StateCache:
+    """The last state each run saved in this process, with the bytes it was saved as: when
+    the stored bytes are still exactly those, the next batch reuses the object instead of
+    parsing the JSON again (a crawl's state grows with it; the blob is still read, so
+    another process's newer state is never missed)."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[bytes, RunState]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str, raw: bytes) -> RunState | None:
+        with self._lock:
+            entry = self._entries.pop(run_id, None)  # taken: one batch of a run at a time
+        if entry is None or entry[0] != raw:
+            return None
+        state = entry[1]
+        state.tally, state.made = Counter(), None
+        return state
+
+    def put(self, run_id: str, raw: bytes, state: RunState) -> None:
+        with self._lock:
+            self._entries[run_id] = (raw, state)
+            while len(self._entries) > self.size:
+                self._entries.pop(next(iter(self._entries)))
+
+
+def load_state(blobs: BlobStore, run_id: str, cache: StateCache | None = None) -> RunState:
     try:
-        return RunState.from_json(blobs.get(state_key(run_id)))
+        raw = blobs.get(state_key(run_id))
     except NotFound:
         return RunState()
+    cached = cache.get(run_id, raw) if cache is not None else None
+    return cached if cached is not None else RunState.from_json(raw)
 
 
-def save_state(blobs: BlobStore, run_id: str, state: RunState) -> None:
-    blobs.put(state_key(run_id), state.to_json(), content_type="application/json")
+def save_state(
+    blobs: BlobStore, run_id: str, state: RunState, cache: StateCache | None = None
+) -> None:
+    """Write the state; with a cache, the caller must not change `state` afterwards."""
+    raw = state.to_json()
+    blobs.put(state_key(run_id), raw, content_type="application/json")
+    if cache is not None:
+        cache.put(run_id, raw, state)

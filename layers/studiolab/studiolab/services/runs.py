@@ -21,6 +21,12 @@ CRAWL_MACHINE = "crawl"
 # Loop iterations per execution. One iteration is at most ~ 20 + 7 x batch_images history
 # events (100 images -> ~720), so 25 iterations stay well under Step Functions' 25,000.
 DEFAULT_ITERATION_LIMIT = 25
+# A RUNNING run whose heartbeat (written after every FetchBatch) is older than this is taken
+# for dead even if its execution still says RUNNING (a hung task, a lost local thread): it is
+# stopped and resumed. Raised for slow crawlers: one loop iteration fetches up to ~20 pages
+# and ~100 images at delay_s each, plus the pacing Wait.
+DEFAULT_STALE_AFTER_S = 900.0
+STALE_DELAYS = 150
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,8 @@ class RunProgress:
 @dataclass(frozen=True)
 class Repair:
     run_id: str
-    action: str  # "resumed" | "aborted" | "timed_out"
+    # "resumed" | "restarted" (stale heartbeat) | "launched" (never was) | "aborted" | "timed_out"
+    action: str
 
 
 class RunControl:
@@ -46,12 +53,14 @@ class RunControl:
         ids: IdGenerator,
         *,
         iteration_limit: int = DEFAULT_ITERATION_LIMIT,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
     ) -> None:
         self.catalog = catalog
         self.workflows = workflows
         self.clock = clock
         self.ids = ids
         self.iteration_limit = iteration_limit
+        self.stale_after_s = stale_after_s
 
     # -- API ----------------------------------------------------------------------------------
 
@@ -91,7 +100,9 @@ class RunControl:
             return RunProgress(None, None, run.expected_items, None)
         end = run.finished_at or self.clock.now()
         elapsed = max(0.0, (end - run.started_at).total_seconds())
-        items = run.counters.items
+        counters = run.counters
+        # Progress counts every product the run covered: new, updated and unchanged items.
+        items = counters.items + counters.items_updated + counters.items_unchanged
         rate = items / (elapsed / 60) if elapsed > 0 and items else None
         remaining = max(0, run.expected_items - items) if run.expected_items is not None else None
         if run.status.terminal:
@@ -172,15 +183,23 @@ class RunControl:
 
     def _reconcile_one(self, run: Run) -> Repair | None:
         status = None
+        stale = False
         if run.execution_ref:
             try:
                 status = self.workflows.describe(run.execution_ref).status
             except NotFound:
                 status = None  # lost (local engine restarted)
-        elif run.status in (RunStatus.READY, RunStatus.RUNNING):
+        elif run.status in (RunStatus.READY, RunStatus.RUNNING) and not self._stale(run):
             return None  # start_run is still launching it
         if status == "RUNNING":
-            return None
+            if not self._stale(run):
+                return None
+            stale = True
+            log.warning("run %s: heartbeat stale, stopping its execution to resume it", run.id)
+            with contextlib.suppress(NotFound):
+                self.workflows.stop(
+                    run.execution_ref or "", error="Stale", cause="no heartbeat; resumed"
+                )
         fresh = self.catalog.get_run(run.id)
         if fresh.execution_ref != run.execution_ref or fresh.status.terminal:
             return None  # moved on meanwhile (continue-as-new, finish)
@@ -190,10 +209,27 @@ class RunControl:
         if status == "TIMED_OUT":
             self._set(run.id, RunStatus.TIMED_OUT, finished_at=self.clock.now())
             return Repair(run.id, "timed_out")
+        if fresh.status is RunStatus.READY:  # start_run died before launching it
+            self._launch(fresh, RunStatus.READY)
+            return Repair(run.id, "launched")
         if fresh.status is not RunStatus.INTERRUPTED:
-            fresh = self._set(run.id, RunStatus.INTERRUPTED)
+            message = "heartbeat stale: execution restarted" if stale else fresh.status_message
+            fresh = self._set(run.id, RunStatus.INTERRUPTED, status_message=message)
         self._launch(fresh, RunStatus.INTERRUPTED)
-        return Repair(run.id, "resumed")
+        return Repair(run.id, "restarted" if stale else "resumed")
+
+    def _stale(self, run: Run) -> bool:
+        """No heartbeat (or, before the first batch, no start) for longer than the crawler
+        can plausibly need for one loop iteration."""
+        last = run.heartbeat_at or run.started_at or run.created_at
+        age = (self.clock.now() - last).total_seconds()
+        if age <= self.stale_after_s:
+            return False
+        try:
+            delay = self.catalog.get_crawler(run.crawler_id).politeness.delay_s
+        except NotFound:
+            delay = 0.0
+        return age > max(self.stale_after_s, STALE_DELAYS * delay)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -167,7 +167,10 @@ def run_overrides(record: Mapping[str, Attr]) -> dict[str, Any]:
     data: dict[str, Any] = {
         "status": record["st"]["S"],
         "version": int(record["v"]["N"]),
-        "counters": {name: int(record[f"c_{name}"]["N"]) for name in RUN_COUNTER_FIELDS},
+        # Counters added after a run was stored read as 0 (no migration of old records).
+        "counters": {
+            name: int(record.get(f"c_{name}", {"N": "0"})["N"]) for name in RUN_COUNTER_FIELDS
+        },
     }
     for name in RUN_SETTABLE_FIELDS:
         data[name] = json.loads(record[f"f_{name}"]["S"])

@@ -35,6 +35,7 @@ from studiolab.crawl.fetch_types import (
     FetchSettings,
     HttpStatusError,
     InvalidUrl,
+    OffsiteRedirect,
     RedirectLoop,
     RetriesExhausted,
     RobotsDisallowed,
@@ -194,13 +195,16 @@ class HttpxFetcher:
         *,
         check_robots: bool,
         truncate_at: int | None = None,
+        filter_redirects: bool = True,
     ) -> FetchResult:
         settings = self.settings
         started = time.monotonic()
         attempt = 0
         while True:
             try:
-                answer = self._attempt(url, accept, headers, check_robots, truncate_at)
+                answer = self._attempt(
+                    url, accept, headers, check_robots, truncate_at, filter_redirects
+                )
                 break
             except _AttemptFailed as failed:
                 failure = failed.failure
@@ -258,6 +262,7 @@ class HttpxFetcher:
         headers: dict[str, str],
         check_robots: bool,
         truncate_at: int | None,
+        filter_redirects: bool = True,
     ) -> _Answer:
         settings = self.settings
         current = url
@@ -275,6 +280,9 @@ class HttpxFetcher:
             redirects.append(current)
             if urlsplit(target).scheme not in ("http", "https"):
                 raise InvalidUrl(target, f"redirected from {current} to a non-http(s) URL")
+            if filter_redirects and not settings.redirect_allowed(url, target):
+                # Refused before anything is sent to target (not even its robots.txt).
+                raise OffsiteRedirect(url, f"{current} -> {target}")
             key = self._loop_key(target)
             visits[key] += 1
             chain = " -> ".join([*redirects, target])
@@ -383,6 +391,7 @@ class HttpxFetcher:
                 {"Accept": "text/plain,*/*;q=0.5"},
                 check_robots=False,
                 truncate_at=self.settings.robots_max_bytes,
+                filter_redirects=False,  # RFC 9309: robots.txt redirects are followed
             )
         except HttpStatusError as error:
             return RobotsResponse(error.status, error=error.message)

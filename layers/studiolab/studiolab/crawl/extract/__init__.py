@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from studiolab.crawl.extract import embedded, heuristics, opengraph, schema, shopify
 from studiolab.crawl.extract import selectors as selector_source
-from studiolab.crawl.extract.merge import Partial, merge
+from studiolab.crawl.extract.merge import Partial, merge, open_fields
 from studiolab.crawl.extract.page import Page, decode_html, load_page
 from studiolab.crawl.extract.selectors import validate_selectors
 from studiolab.crawl.extract.shopify import extract_shopify
@@ -27,6 +27,7 @@ __all__ = [
     "Product",
     "decode_html",
     "extract",
+    "extract_page",
     "extract_shopify",
     "validate_selectors",
 ]
@@ -47,8 +48,7 @@ SOURCES: tuple[tuple[str, Callable[[Page], Partial | None]], ...] = (
     ("microdata", _microdata),
     ("og", opengraph.from_page),
     ("embedded", embedded.from_page),
-    ("heuristics", heuristics.from_page),
-)
+)  # then heuristics, for what these left open (see extract_page)
 
 
 def extract(
@@ -62,7 +62,13 @@ def extract(
     variant/sku query); `encoding` overrides detection for bytes (e.g. from Content-Type)."""
     if selectors:
         validate_selectors(selectors)  # fail fast on configuration errors
-    page = load_page(html, url, encoding)
+    return extract_page(load_page(html, url, encoding), selectors=selectors)
+
+
+def extract_page(page: Page, *, selectors: Mapping[str, str] | None = None) -> Extraction:
+    """`extract` on a parsed page (the crawl engine parses a page once for extraction and
+    link discovery). Heuristics run last, asked only for what the other sources left open."""
+    url = page.url
     partials: list[Partial] = []
     for name, source in SOURCES:
         try:
@@ -84,6 +90,15 @@ def extract(
             found = None
         if found is not None:
             partials.append(found)
+    try:
+        found = heuristics.from_page(page, open_fields(partials, "heuristics"))
+    except MemoryError:
+        raise
+    except Exception:
+        log.warning("extract source heuristics failed on %s", url, exc_info=True)
+        found = None
+    if found is not None:
+        partials.append(found)
     extraction = merge(partials)
     if extraction.product.url is None and url.startswith(("http://", "https://")):
         extraction.product.url = url.split("#", 1)[0]  # no canonical anywhere: the page itself

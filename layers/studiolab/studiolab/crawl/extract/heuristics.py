@@ -4,6 +4,7 @@ pickers, review texts. Every rule is generic: no site names anywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from parsel import Selector
@@ -262,48 +263,75 @@ def _breadcrumb(page: Page, name: str | None) -> str | None:
     return None
 
 
-def from_page(page: Page) -> Partial | None:
+# What `from_page(page, wanted)` can be asked for: Product fields and "texts.<key>".
+FIELDS = frozenset(
+    {
+        "name", "brand", "price", "currency", "sku", "availability", "images", "colors",
+        "sizes", "category", "description", "url",
+        "texts.title", "texts.description", "texts.reviews",
+    }
+)  # fmt: skip
+
+
+def from_page(page: Page, wanted: Collection[str] | None = None) -> Partial | None:
+    """The heuristic fields of a page; only those in `wanted` (None: all of them). The
+    extractor asks only for what the more reliable sources left open: most of the cost of a
+    product page with structured data is saved, and the merged product is the same."""
+    want = FIELDS if wanted is None else frozenset(wanted)
     sel = page.selector
     partial = Partial("heuristics")
-    name = text(_attr_value(_itemprop(page, "name"))) or _first_text(list(sel.xpath("//h1")))
-    partial.set("name", name)
-    partial.set("brand", text(_attr_value(_itemprop(page, "brand"))))
-    price, currency = _price(page)
-    partial.set("price", price)
-    partial.set(
-        "currency", currency or currency_code(_attr_value(_itemprop(page, "priceCurrency")))
-    )
-    partial.set("sku", _sku(page))
-    partial.set("availability", _availability(page))
-    partial.set("images", _images(page, name))
-    partial.set("colors", _options(page, ("color", "colour", "farbe", "couleur")))
-    partial.set("sizes", _options(page, ("size", "größe", "groesse", "taille", "talla")))
-    partial.set("category", _breadcrumb(page, name))
-    description = (
-        text(_attr_value(_itemprop(page, "description")))
-        or _first_text(list(sel.xpath(f"//*[{_has('description')} and not(self::meta)]"))[:3])
-        or text(sel.xpath("//meta[@name='description']/@content").get())
-    )
-    partial.set("description", description[:5000] if description else None)
-    partial.set("url", page.canonical())
-    reviews = unique_texts(
-        element_text(node)
-        for node in sel.xpath(
-            f"//*[@itemprop='reviewBody'] | //*[{_has('review-body')} or {_has('review__body')}"
-            f" or {_has('review-text')} or {_has('review-content')}]"
-        )[:100]
-    )
-    title = text(sel.xpath("//title/text()").get())
-    partial.set(
-        "texts",
-        {
-            k: v
-            for k, v in {
-                "title": title,
-                "description": description,
-                "reviews": "\n\n".join(reviews),
-            }.items()
-            if v
-        },
-    )
+    name = None
+    if want & {"name", "images", "category"}:
+        name = text(_attr_value(_itemprop(page, "name"))) or _first_text(list(sel.xpath("//h1")))
+        if "name" in want:
+            partial.set("name", name)
+    if "brand" in want:
+        partial.set("brand", text(_attr_value(_itemprop(page, "brand"))))
+    if want & {"price", "currency"}:
+        price, currency = _price(page)
+        if "price" in want:
+            partial.set("price", price)
+        if "currency" in want:
+            partial.set(
+                "currency",
+                currency or currency_code(_attr_value(_itemprop(page, "priceCurrency"))),
+            )
+    if "sku" in want:
+        partial.set("sku", _sku(page))
+    if "availability" in want:
+        partial.set("availability", _availability(page))
+    if "images" in want:
+        partial.set("images", _images(page, name))
+    if "colors" in want:
+        partial.set("colors", _options(page, ("color", "colour", "farbe", "couleur")))
+    if "sizes" in want:
+        partial.set("sizes", _options(page, ("size", "größe", "groesse", "taille", "talla")))
+    if "category" in want:
+        partial.set("category", _breadcrumb(page, name))
+    description = None
+    if want & {"description", "texts.description"}:
+        description = (
+            text(_attr_value(_itemprop(page, "description")))
+            or _first_text(list(sel.xpath(f"//*[{_has('description')} and not(self::meta)]"))[:3])
+            or text(sel.xpath("//meta[@name='description']/@content").get())
+        )
+        if "description" in want:
+            partial.set("description", description[:5000] if description else None)
+    if "url" in want:
+        partial.set("url", page.canonical())
+    texts: dict[str, str | None] = {}
+    if "texts.title" in want:
+        texts["title"] = text(sel.xpath("//title/text()").get())
+    if "texts.description" in want:
+        texts["description"] = description
+    if "texts.reviews" in want:
+        reviews = unique_texts(
+            element_text(node)
+            for node in sel.xpath(
+                f"//*[@itemprop='reviewBody'] | //*[{_has('review-body')} or "
+                f"{_has('review__body')} or {_has('review-text')} or {_has('review-content')}]"
+            )[:100]
+        )
+        texts["reviews"] = "\n\n".join(reviews)
+    partial.set("texts", {k: v for k, v in texts.items() if v})
     return partial if partial.fields else None

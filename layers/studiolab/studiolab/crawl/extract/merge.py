@@ -71,6 +71,32 @@ def _gallery(images: list[str], partials: Sequence[Partial], contributors: set[s
     return images
 
 
+def _winner(name: str, partials: Sequence[Partial], order: Sequence[str]) -> Any:
+    for partial in _ordered(partials, order):
+        value = partial.fields.get(name)
+        if value not in (None, "", []) and _valid(name, value):
+            return value
+    return None
+
+
+def open_fields(partials: Sequence[Partial], source: str) -> frozenset[str]:
+    """What `source` could still change in `merge(partials + [source's partial])`: every
+    field no source ranked before it filled (validly), images when the winner is a lone
+    image (a gallery may replace it), and "texts.<key>" for text keys nobody gave yet."""
+    needed: set[str] = set()
+    for name in FIELDS:
+        order = FIELD_ORDER.get(name, SOURCE_ORDER)
+        ahead = [p for p in partials if p.source in order[: order.index(source)]]
+        winner = _winner(name, ahead, order)
+        if winner is None or (name == "images" and len(winner) == 1):
+            needed.add(name)
+    ahead = [p for p in partials if p.source in SOURCE_ORDER[: SOURCE_ORDER.index(source)]]
+    for key in ("title", "description", "reviews"):
+        if not any((p.fields.get("texts") or {}).get(key) for p in ahead):
+            needed.add(f"texts.{key}")
+    return frozenset(needed)
+
+
 def merge(partials: Sequence[Partial]) -> Extraction:
     values: dict[str, Any] = {}
     contributors: set[str] = set()

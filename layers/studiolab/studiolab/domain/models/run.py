@@ -70,7 +70,18 @@ def check_transition(current: RunStatus, target: RunStatus) -> None:
         raise IllegalTransition(f"a run cannot go from {current} to {target}")
 
 
-RUN_COUNTER_FIELDS = ("pages_ok", "pages_failed", "items", "images", "bytes")
+RUN_COUNTER_FIELDS = (
+    "pages_ok",
+    "pages_failed",
+    "items",
+    "images",
+    "bytes",
+    "pages_unchanged",
+    "items_unchanged",
+    "items_updated",
+    "images_unchanged",
+    "redirects_refused",
+)
 # Fields `Catalog.update_run(set=...)` may change; status and counters have their own paths.
 RUN_SETTABLE_FIELDS = (
     "expected_items",
@@ -90,6 +101,16 @@ class RunCounters(DomainModel):
     items: int = Field(default=0, ge=0)
     images: int = Field(default=0, ge=0)
     bytes: int = Field(default=0, ge=0)
+    # Incremental re-crawl: 304 answers to conditional GETs (no body, no extraction) ...
+    pages_unchanged: int = Field(default=0, ge=0)
+    # ... products found unchanged (304, same Shopify updated_at, or same extracted fields)
+    # and existing items whose product changed (updated in place, not duplicated) ...
+    items_unchanged: int = Field(default=0, ge=0)
+    items_updated: int = Field(default=0, ge=0)
+    # ... images already stored (304, or same URL without validators): not downloaded again.
+    images_unchanged: int = Field(default=0, ge=0)
+    # Redirects to a host outside the crawler's allowed_domains (the page counts as failed).
+    redirects_refused: int = Field(default=0, ge=0)
 
 
 class RunError(DomainModel):
