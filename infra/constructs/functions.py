@@ -56,23 +56,31 @@ class Functions:
         bucket: s3.Bucket,
         dlq: sqs.IQueue,
         layers: Sequence[lambda_.ILayerVersion],
+        log_level: str = "INFO",
     ) -> None:
         self.stack = stack
+        self.log_level = log_level
         self.table = table
         self.bucket = bucket
         self.dlq = dlq
         self.layers = list(layers)
 
     def environment(self, service: str, **extra: str) -> dict[str, str]:
+        """Every function's settings + Powertools' (service per function, one namespace)."""
         return {
             "STUDIOLAB_MODE": "aws",
             "STUDIOLAB_TABLE_NAME": self.table.table_name,
             "STUDIOLAB_BUCKET_NAME": self.bucket.bucket_name,
             "POWERTOOLS_SERVICE_NAME": service,
             "POWERTOOLS_METRICS_NAMESPACE": "studiolab",
-            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
+            "LOG_LEVEL": self.log_level,
             **extra,
         }
+
+    def application_log_level(self) -> lambda_.ApplicationLogLevel:
+        """Lambda's JSON log filter, the same level as Powertools' (it warns on a mismatch)."""
+        return lambda_.ApplicationLogLevel[self.log_level.replace("WARNING", "WARN")]
 
     def log_group(self, construct_id: str) -> logs.LogGroup:
         return logs.LogGroup(
@@ -108,6 +116,8 @@ class Functions:
             memory_size=memory_size,
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=self.application_log_level(),
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=self.log_group(construct_id),
             dead_letter_queue=self.dlq if asynchronous else None,
             retry_attempts=2 if asynchronous else None,
@@ -136,6 +146,8 @@ class Functions:
             reserved_concurrent_executions=reserved,
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=self.application_log_level(),
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=self.log_group(name.title()),
             dead_letter_queue=self.dlq,
             retry_attempts=2,

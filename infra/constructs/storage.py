@@ -23,6 +23,10 @@ _ATTRIBUTE_TYPES = {
     "B": dynamodb.AttributeType.BINARY,
 }
 UPLOAD_CORS_HEADERS = ["content-type", "content-length", "content-md5"]
+# DynamoDB deletes a record once this attribute (epoch seconds) is in the past. The name is
+# the table schema's when it declares one; until then "ttl", the attribute the catalog must
+# write on ephemeral records (renaming it later means turning TTL off for an hour).
+TTL_ATTRIBUTE: str = getattr(table_schema, "TTL_ATTRIBUTE", "ttl")
 
 
 def _attribute(name: str) -> dynamodb.Attribute:
@@ -98,7 +102,7 @@ def catalog_table(scope: Construct, *, deletion_protection: bool) -> dynamodb.Ta
         ),
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
         deletion_protection=deletion_protection,
-        time_to_live_attribute=getattr(table_schema, "TTL_ATTRIBUTE", None),
+        time_to_live_attribute=TTL_ATTRIBUTE,
         removal_policy=RemovalPolicy.RETAIN,
     )
     for index in table_schema.GLOBAL_SECONDARY_INDEXES:

@@ -19,6 +19,8 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
@@ -31,6 +33,18 @@ CONFIG_FILE = "config.json"
 # Swagger UI files (vendored from swagger-ui-dist): the API's /docs page loads them from here
 SWAGGER_UI_DIR = "vendor/swagger-ui"
 WEB_EXCLUDES = [CONFIG_FILE, "**/.DS_Store", "**/*.map", "**/node_modules"]
+# CDK's BucketDeployment handler role gets wildcard actions from grantRead/grantReadWrite.
+# What its code (index.py) calls: `aws s3 cp` of the source zip (HeadObject/GetObject),
+# `aws s3 sync --delete` and `aws s3 rm --recursive` on the site bucket (ListObjectsV2,
+# HeadObject, PutObject incl. multipart, DeleteObject), s3.head_object and
+# s3.get_bucket_tagging (its "bucket owned" check). Each wildcard becomes those actions.
+DEPLOYMENT_ACTIONS: dict[str, list[str]] = {
+    "s3:GetObject*": ["s3:GetObject"],
+    "s3:GetBucket*": ["s3:GetBucketLocation", "s3:GetBucketTagging"],
+    "s3:List*": ["s3:ListBucket"],
+    "s3:DeleteObject*": ["s3:DeleteObject"],
+    "s3:Abort*": ["s3:AbortMultipartUpload"],
+}
 
 
 def site_config(
@@ -117,6 +131,7 @@ class WebUi(Construct):
         for child in stack.node.children:
             if not child.node.id.startswith("Custom::CDKBucketDeployment"):
                 continue
+            explicit_deployment_actions(child)
             acknowledge_cdk_singleton(
                 child,
                 "BucketDeployment",
@@ -124,11 +139,6 @@ class WebUi(Construct):
                 "resource-level permissions in CDK's handler policy.",
             )
             for finding in (
-                "Action::s3:GetBucket*",
-                "Action::s3:GetObject*",
-                "Action::s3:List*",
-                "Action::s3:Abort*",
-                "Action::s3:DeleteObject*",
                 "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-"
                 "<AWS::Region>/*",
                 f"Resource::<{site}.Arn>/*",
@@ -141,3 +151,28 @@ class WebUi(Construct):
                     "which holds nothing but the UI.",
                 )
         return deployment
+
+
+def explicit_deployment_actions(handler: Any) -> None:
+    """Rewrite the BucketDeployment handler's policy with DEPLOYMENT_ACTIONS (no `*` action
+    anywhere in the stack). Called once its grants are all made; an action CDK adds in a later
+    version that is not in the map fails synth here instead of slipping through."""
+    assert isinstance(handler, lambda_.Function) and isinstance(handler.role, iam.Role)
+    policy = handler.role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    stack = Stack.of(handler)
+    document = stack.resolve(policy.document)
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        explicit: list[str] = []
+        for action in actions:
+            if "*" in action and action not in DEPLOYMENT_ACTIONS:
+                raise ValueError(f"BucketDeployment: no explicit actions for {action}")
+            for name in DEPLOYMENT_ACTIONS.get(action, [action]):
+                if name not in explicit:
+                    explicit.append(name)
+        statement["Action"] = sorted(explicit) if len(explicit) > 1 else explicit[0]
+    cfn_policy = policy.node.default_child
+    assert isinstance(cfn_policy, iam.CfnPolicy)
+    cfn_policy.policy_document = document

@@ -4,9 +4,11 @@ HTTP API with Cognito, the web UI on CloudFront, alarms with an SNS topic.
 Environment-agnostic (no account/region, no lookups): `cdk synth` works offline. Each part
 lives in infra/constructs/; this module wires them together and names the outputs.
 
-Context keys (cdk.json or `-c`): `studiolab:deletionProtection` (table + user pool, default
-true), `studiolab:corsAllowedOrigins` (extra origins for signed uploads, e.g. the local UI),
-`studiolab:imageReservedConcurrency`, `studiolab:cognitoDomainPrefix` (default
+Context keys (cdk.json or `-c`, parsed by infra/constructs/settings.py):
+`studiolab:deletionProtection` (table + user pool, default true),
+`studiolab:corsAllowedOrigins` (extra origins for signed uploads, e.g. the local UI),
+`studiolab:imageReservedConcurrency` (vision and palette, default 10; `none` for no
+reservation), `studiolab:logLevel` (default INFO), `studiolab:cognitoDomainPrefix` (default
 `studiolab-<account id>`), `studiolab:alarmEmail` (optional subscription)."""
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from infra.constructs.domain_layer import DomainLayer
 from infra.constructs.functions import Functions, image_asset_excludes
 from infra.constructs.monitoring import Alarms
 from infra.constructs.nag import acknowledge_cdk_singleton
+from infra.constructs.settings import Settings
 from infra.constructs.web import WebUi, site_config
 from infra.constructs.workflow import CRAWL_STEPS, crawl_workflow
 from studiolab.domain.blobkeys import STAGES
@@ -38,9 +41,9 @@ EXPORT_TOPIC = "export.run"
 class StudiolabStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        context = self.node.try_get_context
-        self.deletion_protection = context("studiolab:deletionProtection") is not False
-        origins = context("studiolab:corsAllowedOrigins") or ["http://localhost:8000"]
+        self.settings = settings = Settings.from_context(self.node.try_get_context)
+        self.deletion_protection = settings.deletion_protection
+        origins = settings.cors_allowed_origins
 
         self.access_logs = storage.access_log_bucket(self)
         self.bucket = storage.data_bucket(self, self.access_logs, origins)
@@ -53,15 +56,14 @@ class StudiolabStack(Stack):
             bucket=self.bucket,
             dlq=self.dlq,
             layers=self.domain_layer.layers,
+            log_level=settings.log_level,
         )
 
         self.export_function = self._export_function()
         self.crawl = crawl_workflow(self, self.functions)
         self.crawl_steps, self.reconciler = self.crawl.steps, self.crawl.reconciler
         self.state_machine = self.crawl.state_machine
-        self.vision, self.palette = self._image_pipeline(
-            context("studiolab:imageReservedConcurrency")
-        )
+        self.vision, self.palette = self._image_pipeline(settings.image_reserved_concurrency)
 
         self.web = WebUi(self, "Web", access_logs=self.access_logs)
         self.bucket.add_cors_rule(**vars_of(storage.upload_cors_rule([self.web.origin])))
@@ -69,7 +71,7 @@ class StudiolabStack(Stack):
             self,
             "Auth",
             redirect_uri=self.web.url,
-            domain_prefix=context("studiolab:cognitoDomainPrefix"),
+            domain_prefix=settings.cognito_domain_prefix,
             deletion_protection=self.deletion_protection,
         )
         self.api_function = self._api_function(self.web.origin, self.web.swagger_ui_url)
@@ -103,7 +105,7 @@ class StudiolabStack(Stack):
                 **{key.removesuffix("Arn"): fn for key, fn in self.crawl_steps.items()},
             },
             rest_api=self.api.rest_api,
-            email=context("studiolab:alarmEmail"),
+            email=settings.alarm_email,
         )
         self._outputs()
         self._acknowledge_stack_findings()
@@ -158,9 +160,12 @@ class StudiolabStack(Stack):
         self.crawl.grant_control(function)
         return function
 
-    def _image_pipeline(self, reserved: Any) -> tuple[lambda_.DockerImageFunction, ...]:
+    def _image_pipeline(self, concurrency: int | None) -> tuple[lambda_.DockerImageFunction, ...]:
+        """Sized to the models: vision runs U2-Net (u2netp, ~0.5 s per 800x1200 image on one
+        core) + MediaPipe pose, 3008 MB (~1.7 vCPUs; OMP_NUM_THREADS=2 in its image); palette
+        is NumPy/scikit-learn on the cut-out, 2048 MB. Cold starts load the models, hence
+        2 minutes. Both are invoked asynchronously by S3: 2 retries, then the DLQ."""
         functions = self.functions
-        concurrency = int(reserved) if reserved else None
         vision = functions.image_function(
             "vision", memory_size=3008, timeout=Duration.minutes(2), reserved=concurrency
         )

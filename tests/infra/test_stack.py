@@ -95,7 +95,8 @@ def test_table_is_built_from_table_schema(template: Any) -> None:
     assert props["BillingMode"] == table_schema.BILLING_MODE
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["DeletionProtectionEnabled"] is True
-    assert ("TimeToLiveSpecification" in props) == hasattr(table_schema, "TTL_ATTRIBUTE")
+    ttl = getattr(table_schema, "TTL_ATTRIBUTE", "ttl")  # infra.constructs.storage's default
+    assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
 
 
 def test_zip_lambdas_are_python312_with_the_domain_layers(template: Any) -> None:
