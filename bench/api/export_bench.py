@@ -9,6 +9,12 @@ first), alternating `--repeat` times:
 - `zip -0 -r -q` of the raw/ blob directory (no manifest, no fsync), measured the same way.
 Best wall time of each is compared (target ratio <= 1.2), and the highest peak RSS of ours
 (target <= 150 MB; GNU time's %M when /usr/bin/time exists).
+
+`--baseline DIR` adds a third process to every round, the same export with DIR first on
+PYTHONPATH (DIR holding an older `studiolab` package, e.g. `git archive HEAD
+layers/studiolab/studiolab | tar -x -C /tmp/base` and DIR=/tmp/base/layers/studiolab), so
+before and after are measured in the same run, alternating with each other and with zip, and
+the report gets a before/after table.
 Writes bench/results/api-export.md.
 """
 
@@ -134,14 +140,16 @@ def new_export(workdir: Path) -> str:
 TIME_BIN = "/usr/bin/time"
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[Sample, str]:
+def measure(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[Sample, str]:
     """Wall time and peak RSS of one process. Peak RSS comes from GNU time (`%M`), which
     forks the command from its own small process: os.wait4 on a child forked from this
     (large) Python process would report at least this process's RSS, copied at fork."""
     use_time = Path(TIME_BIN).exists()
     full = [TIME_BIN, "-f", "__maxrss_kb=%M", *argv] if use_time else argv
     start = time.perf_counter()
-    process = subprocess.Popen(full, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        full, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     out_b, err_b = process.communicate()
     wall = time.perf_counter() - start
     out, err = out_b.decode(), err_b.decode()
@@ -187,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="keep data here")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--child-export", nargs=2, metavar=("WORKDIR", "EXPORT_ID"))
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="an older studiolab first on PYTHONPATH"
+    )
     args = parser.parse_args(argv)
     if args.child_export:
         child_export(Path(args.child_export[0]), args.child_export[1])
@@ -218,6 +229,7 @@ def run(args: argparse.Namespace, workdir: Path, zip_bin: str) -> int:
     load_before = os.getloadavg()
     ours: list[Sample] = []
     theirs: list[Sample] = []
+    before: list[Sample] = []
     for _ in range(args.repeat):
         zip_out = workdir / "zip-out.zip"
         zip_out.unlink(missing_ok=True)
@@ -226,21 +238,11 @@ def run(args: argparse.Namespace, workdir: Path, zip_bin: str) -> int:
         theirs.append(sample)
         zip_out.unlink()
 
-        export_id = new_export(workdir)
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.api.export_bench",
-            "--child-export",
-            str(workdir),
-            export_id,
-        ]
-        sample, out = measure(cmd, REPO)
-        sample.extra = json.loads(out.strip().splitlines()[-1])
-        if sample.extra["status"] != "SUCCEEDED":
-            raise RuntimeError(f"export failed: {sample.extra}")
-        ours.append(sample)
-        (raw_root / "exports" / "pr_bench" / f"{export_id}.zip").unlink()
+        if args.baseline is not None:
+            parts = [str(args.baseline.resolve()), os.environ.get("PYTHONPATH", "")]
+            path = os.pathsep.join(part for part in parts if part)
+            before.append(export_once(workdir, raw_root, os.environ | {"PYTHONPATH": path}))
+        ours.append(export_once(workdir, raw_root, None))
 
     pair_ratios = sorted(o.wall_s / t.wall_s for o, t in zip(ours, theirs, strict=True))
     best_ours = min(s.wall_s for s in ours)
@@ -250,10 +252,52 @@ def run(args: argparse.Namespace, workdir: Path, zip_bin: str) -> int:
     load = f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
     load += f"; per-run ratios {', '.join(f'{r:.2f}' for r in pair_ratios)}"
     report = render(args, ours, theirs, ratio, peak, source_bytes, prepare_s, zip_bin, load)
+    if before:
+        report += before_after(args.baseline, before, ours, theirs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     print(report)
     return 0
+
+
+def export_once(workdir: Path, raw_root: Path, env: dict[str, str] | None) -> Sample:
+    export_id = new_export(workdir)
+    cmd = [sys.executable, "-m", "bench.api.export_bench", "--child-export", str(workdir)]
+    sample, out = measure([*cmd, export_id], REPO, env)
+    sample.extra = json.loads(out.strip().splitlines()[-1])
+    if sample.extra["status"] != "SUCCEEDED":
+        raise RuntimeError(f"export failed: {sample.extra}")
+    (raw_root / "exports" / "pr_bench" / f"{export_id}.zip").unlink()
+    return sample
+
+
+def before_after(
+    baseline: Path, before: list[Sample], after: list[Sample], theirs: list[Sample]
+) -> str:
+    best_zip = min(s.wall_s for s in theirs)
+
+    def row(name: str, samples: list[Sample]) -> str:
+        best = min(s.wall_s for s in samples)
+        ratios = sorted(s.wall_s / t.wall_s for s, t in zip(samples, theirs, strict=True))
+        walls = ", ".join(f"{s.wall_s:.2f}" for s in samples)
+        return (
+            f"| {name} | {best:.2f} | {best / best_zip:.2f}x | "
+            f"{', '.join(f'{r:.2f}' for r in ratios)} | {walls} | "
+            f"{max(s.max_rss_mb for s in samples):.1f} MB |"
+        )
+
+    return f"""
+## Before / after, same run
+
+Each round runs zip -0, then "before" (`{baseline}` first on PYTHONPATH), then "after" (this
+tree), on the same data; ratios are to the best zip -0 ({best_zip:.2f} s) and, per run, to
+that round's zip -0.
+
+| | best (s) | best / best zip | per-run ratios (sorted) | walls in run order (s) | peak RSS |
+| --- | --- | --- | --- | --- | --- |
+{row("before", before)}
+{row("after", after)}
+"""
 
 
 def render(
@@ -270,6 +314,10 @@ def render(
     zip_version = subprocess.run([zip_bin, "-v"], capture_output=True, text=True).stdout
     zip_version = next((ln for ln in zip_version.splitlines() if "This is Zip" in ln), "zip")
     first = ours[0].extra
+    extra_args = f" --workdir {args.workdir}" if args.workdir else ""
+    if args.baseline:
+        extra_args += f" --baseline {args.baseline}"
+    setup = f"set-up {prepare_s:.0f} s" if prepare_s >= 1 else "set-up reused from --workdir"
 
     def met(ok: bool) -> str:
         return "**met**" if ok else "**not met**"
@@ -284,11 +332,11 @@ Date: {dt.datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
 Machine: {machine()}; Python {platform.python_version()}; {zip_version.strip()}
 Load average (1 min) during the run: {load} (the machine is shared: other sessions' tests
 and benchmarks may run at the same time, so single runs vary; best-of-N is compared)
-Command: `python -m bench.api.export_bench --items {args.items} --repeat {args.repeat}`
+Command: `python -m bench.api.export_bench --items {args.items} --repeat {args.repeat}{extra_args}`
 (`make bench-api-export`)
 
 Data: {args.items} random JPEG-like files, 20-60 KB each, {source_bytes / 1e6:.1f} MB in total,
-stored as items + raw blobs with the local adapters (set-up {prepare_s:.0f} s, not measured).
+stored as items + raw blobs with the local adapters ({setup}, not measured).
 Page cache warmed before measuring; runs alternate zip / ours.
 
 | target | result | |

@@ -308,7 +308,9 @@ def create_upload(project_id: str, body: m.UploadIn) -> m.UploadOut:
     response=m.ExportOut,
 )
 def create_export(project_id: str, body: m.ExportIn) -> dict[str, object]:
-    """Start a zip export of the items matching the filters (202; poll GET /v1/exports/{id})."""
+    """Start a zip export of the items matching the filters - those of the item listing, near
+    + radius included, so it holds exactly what the listing shows (202; poll
+    GET /v1/exports/{id}, whose `filters` echo them)."""
     return deps.request_export(project_id, body)
 
 

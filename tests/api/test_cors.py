@@ -4,9 +4,12 @@ through studiolab.api.cors.preflight over the app's own route table, and over re
 
 from __future__ import annotations
 
+import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ from chalice.test import Client
 from studiolab.api.cors import preflight
 from studiolab.domain.errors import ConfigError
 from studiolab.runtime.local_stack import LocalStack
-from studiolab.runtime.server import load_api_app
+from studiolab.runtime.server import MAX_API_BODY, load_api_app
 from studiolab.runtime.settings import load_settings
 from studiolab.runtime.wiring import install
 from tests.api.conftest import make_context
@@ -203,3 +206,33 @@ def _request(base: str, method: str, path: str, headers: dict[str, str]) -> tupl
             return reply.status, reply.headers
     except urllib.error.HTTPError as error:
         return error.code, error.headers
+
+
+def _oversized_post(base: str, origin: str) -> tuple[int, Any, bytes]:
+    """A POST announcing a body over the server's limit (the body is never sent: the
+    server answers from the headers alone, before the Chalice app runs)."""
+    host, port = urllib.parse.urlsplit(base).netloc.rsplit(":", 1)
+    connection = HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.putrequest("POST", "/v1/projects")
+        connection.putheader("Origin", origin)
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(MAX_API_BODY + 1))
+        connection.endheaders()
+        reply = connection.getresponse()
+        return reply.status, reply.headers, reply.read()
+    finally:
+        connection.close()
+
+
+def test_the_servers_own_413_carries_cors_headers(served: str) -> None:
+    """runtime/server.py refuses an oversized API body itself (before the Chalice app and
+    its CORS middleware): a listed origin still gets its CORS headers, so the browser shows
+    "too large" instead of an opaque CORS error; an unlisted one gets none."""
+    status, headers, body = _oversized_post(served, UI)
+    assert status == 413 and headers["Access-Control-Allow-Origin"] == UI
+    assert headers["Vary"] == "Origin"
+    assert json.loads(body)["error"]["code"] == "payload_too_large"
+    status, headers, _ = _oversized_post(served, "https://x.example")
+    assert status == 413 and "Access-Control-Allow-Origin" not in headers
+    assert headers["Vary"] == "Origin"

@@ -16,7 +16,7 @@ from studiolab.api.models import (
     ProjectOut,
     RunOut,
 )
-from studiolab.domain.models import Item, ItemFilter, Run
+from studiolab.domain.models import Item, Run
 from studiolab.runtime.wiring import get_context, run_control
 from studiolab.services import exports
 from studiolab.services.crawlers import CrawlerService, CrawlerView
@@ -56,14 +56,14 @@ def uploads() -> UploadService:
 
 def request_export(project_id: str, body: ExportIn) -> dict[str, Any]:
     c = get_context()
-    filters = ItemFilter.model_validate(body.model_dump(include=set(ItemFilter.model_fields)))
     export = exports.request_export(
         c.catalog,
         c.jobs,
         c.ids,
         c.clock,
         project_id,
-        filters,
+        body.item_filter(),
+        near=body.near_filter(),
         include_cutouts=body.include_cutouts,
     )
     return export_view(export.id)

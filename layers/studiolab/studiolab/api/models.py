@@ -19,12 +19,12 @@ from studiolab.domain.models import (
     Run,
 )
 from studiolab.domain.models.crawler import Strategy
+from studiolab.domain.models.export import NEAR_PATTERN, NearFilter
 from studiolab.domain.models.project import ATTRIBUTE_ID_PATTERN, DataType
 
 MAX_LIMIT = 200
 Cursor = Annotated[str, Field(min_length=1, max_length=1000)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-NEAR_PATTERN = r"^#?[0-9A-Fa-f]{6}$"
 
 
 class ApiModel(BaseModel):
@@ -75,6 +75,10 @@ class ItemFilterFields(ItemFilter):
 
     def item_filter(self) -> ItemFilter:
         return ItemFilter.model_validate(self.model_dump(include=set(ItemFilter.model_fields)))
+
+    def near_filter(self) -> NearFilter | None:
+        """near + radius (None without `near`: radius alone constrains nothing)."""
+        return NearFilter(near=self.near, radius=self.radius) if self.near else None
 
 
 class ItemQuery(ItemFilterFields):
@@ -154,8 +158,9 @@ class UploadIn(ApiModel):
     content_type: str = Field(min_length=1, max_length=100, examples=["image/jpeg"])
 
 
-class ExportIn(ItemFilter):
-    """The item filters of the items to export."""
+class ExportIn(ItemFilterFields):
+    """The item filters of the items to export: those of the item listing, near colour
+    included, so an export holds exactly the items the listing shows for them."""
 
     include_cutouts: bool = False
 

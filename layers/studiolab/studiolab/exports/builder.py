@@ -2,6 +2,10 @@
 blobs streamed into a ZipStreamWriter in listing order, then the manifests and a summary.
 Used by studiolab.services.exports.run_export (the producer side of stream_into).
 
+With `accept` (the export's near colour) only the listed items it accepts are exported: the
+catalog's filters, then `accept` - exactly what ItemService.list returns for the same filters
+and near colour when its pages are followed to the end.
+
 Between catalog pages the builder asks `still_wanted()`; when it says no (the export was
 cancelled, e.g. its project is being deleted) the build stops with ExportCancelled."""
 
@@ -26,6 +30,14 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
 READ_CHUNK = 256 * 1024
+
+
+def filters_of(export: Export) -> dict[str, Any]:
+    """The export's filters as the API shows them: the item filters, plus near + radius."""
+    shown = export.filters.model_dump(mode="json", exclude_none=True)
+    if export.near is not None:
+        shown |= export.near.model_dump(mode="json")
+    return shown
 
 
 class ExportCancelled(Exception):
@@ -85,6 +97,7 @@ class ZipBuilder:
         export: Export,
         include_cutouts: bool,
         still_wanted: Callable[[], bool] = lambda: True,
+        accept: Callable[[Item], bool] | None = None,
     ) -> None:
         self.catalog = catalog
         self.blobs = blobs
@@ -92,6 +105,7 @@ class ZipBuilder:
         self.export = export
         self.include_cutouts = include_cutouts
         self.still_wanted = still_wanted
+        self.accept = accept
         self.stats = _Stats()
 
     def write(self, sink: IO[bytes]) -> None:
@@ -157,7 +171,10 @@ class ZipBuilder:
             page = self.catalog.list_items(
                 self.project.id, filters=self.export.filters, limit=PAGE_SIZE, cursor=cursor
             )
-            yield from page.items
+            if self.accept is None:
+                yield from page.items
+            else:
+                yield from filter(self.accept, page.items)
             if page.next is None:
                 return
             cursor = page.next
@@ -201,7 +218,7 @@ class ZipBuilder:
             "export_id": self.export.id,
             "project": {"id": self.project.id, "name": self.project.name},
             "data_type": self.project.data_type,
-            "filters": self.export.filters.model_dump(mode="json", exclude_none=True),
+            "filters": filters_of(self.export),
             "created_at": self.export.created_at.isoformat(),
             "counts": {
                 "items": self.stats.items,

@@ -104,16 +104,29 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _api(self, method: str) -> None:
         from chalice.local import LocalGatewayException
 
-        length = self._content_length()
-        if length > MAX_API_BODY:
-            raise PayloadTooLarge(f"request body over {MAX_API_BODY} bytes")
-        body = self.rfile.read(length) if length else None
+        from studiolab.runtime.wiring import get_context
+
         headers = {key.lower(): value for key, value in self.headers.items()}
+        origins = get_context().settings.cors_origin_set
+        try:
+            length = self._content_length()
+            if length > MAX_API_BODY:
+                raise PayloadTooLarge(f"request body over {MAX_API_BODY} bytes")
+        except StudiolabError as error:
+            # Refused here, before the Chalice app (and its CORS middleware) runs: the reply
+            # carries the CORS headers itself, so a browser on a listed origin can read the
+            # 413 (or 400) instead of reporting an opaque CORS failure.
+            from studiolab.api.cors import cors_headers
+
+            self.close_connection = True  # the request body is left unread
+            document = json.dumps({"error": error.to_dict()}).encode("utf-8")
+            reply_headers = {"Content-Type": "application/json"}
+            self._send(error.http_status, reply_headers | cors_headers(origins, headers), document)
+            return
+        body = self.rfile.read(length) if length else None
         if method == "OPTIONS":  # CORS preflight: LocalGateway would short-circuit it
             from studiolab.api.cors import preflight
-            from studiolab.runtime.wiring import get_context
 
-            origins = get_context().settings.cors_origin_set
             answer = preflight(self.server.api_routes, self.path, headers, origins)
             if answer is not None:
                 self._send(answer[0], answer[1], b"")

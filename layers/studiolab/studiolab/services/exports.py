@@ -29,10 +29,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from studiolab.domain.errors import ConcurrentUpdate, NotFound
-from studiolab.domain.models import Export, ExportCounts, ItemFilter
+from studiolab.domain.models import Export, ExportCounts, Item, ItemFilter
+from studiolab.domain.models.export import NearFilter
 from studiolab.domain.ports import BlobStore, Catalog, Clock, IdGenerator, Jobs, Page
-from studiolab.exports.builder import ExportCancelled, ZipBuilder
+from studiolab.exports.builder import ExportCancelled, ZipBuilder, filters_of
 from studiolab.exports.zipstream import safe_segment, stream_into
+from studiolab.services.items import NearColour
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +59,20 @@ def request_export(
     project_id: str,
     filters: ItemFilter,
     *,
+    near: NearFilter | None = None,
     include_cutouts: bool = False,
 ) -> Export:
-    """A PENDING export and its job. NotFound if the project does not exist."""
+    """A PENDING export and its job. NotFound if the project does not exist. `near`: only
+    the items with a palette colour that near (as the item listing's near + radius)."""
     catalog.get_project(project_id)
     export = catalog.create_export(
-        Export(id=ids.new_id("ex"), project_id=project_id, filters=filters, created_at=clock.now())
+        Export(
+            id=ids.new_id("ex"),
+            project_id=project_id,
+            filters=filters,
+            near=near,
+            created_at=clock.now(),
+        )
     )
     payload: dict[str, Any] = {"export_id": export.id}
     if include_cutouts:
@@ -117,6 +127,7 @@ def run_export(
             export,
             include_cutouts,
             still_wanted=lambda: _still_running(catalog, export_id),
+            accept=_near_matcher(export.near),
         )
         info = stream_into(
             lambda source: blobs.put_stream(key, source, content_type="application/zip"),
@@ -156,6 +167,11 @@ def run_export(
         with suppress(Exception):
             blobs.delete(key)
         return failed
+
+
+def _near_matcher(near: NearFilter | None) -> Callable[[Item], bool] | None:
+    """The listing's near-colour test (ItemService.list), so both select the same items."""
+    return None if near is None else NearColour(near.near, near.radius).matcher()
 
 
 def cancel_export(catalog: Catalog, clock: Clock, export_id: str, why: str) -> Export | None:
@@ -239,7 +255,7 @@ def get_export_view(
         "id": export.id,
         "project_id": export.project_id,
         "status": status,
-        "filters": export.filters.model_dump(mode="json", exclude_none=True),
+        "filters": filters_of(export),
         "counts": export.counts.model_dump(mode="json"),
         "size": export.counts.bytes if status == "SUCCEEDED" else None,
         "error": export.error,

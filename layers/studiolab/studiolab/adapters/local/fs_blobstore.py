@@ -1,8 +1,14 @@
 """BlobStore on the local filesystem: object `k` is the plain file `root/k`.
 
 Layout and guarantees:
-- Every key goes through check_key, then its path is resolved (symlinks followed) and must
-  stay inside `root`, so no key and no planted symlink can reach outside the blob directory.
+- Every key goes through check_key, then its path, symlinks resolved, must stay inside
+  `root`, so no key and no planted symlink can reach outside the blob directory. Writes and
+  deletes resolve the path first (os.path.realpath: an lstat per path component). Reads, where
+  Linux's /proc/self/fd allows it, open first and then check what was actually opened (one
+  readlink instead of a dozen lstats per read - the export reads every blob - and no window
+  between check and open); they open non-blocking and refuse non-regular files, so a planted
+  FIFO or device cannot stall them, and a key that cannot be opened gets the realpath check
+  before its NotFound, so outside paths answer Forbidden whether they exist or not.
 - Writes are atomic: data goes to a temporary file, is fsynced, then os.replace'd into place,
   so a reader or a crash sees the old object or the new one, never half of one.
 - Bookkeeping lives in one top-level directory, `root/.\\x7fstudiolab/` (`tmp/` for writes in
@@ -25,8 +31,10 @@ import hashlib
 import io
 import json
 import os
+import queue
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -55,6 +63,10 @@ from studiolab.domain.ports import BlobEvents, BlobInfo
 
 INTERNAL_DIR = ".\x7fstudiolab"
 COPY_CHUNK = 1 << 20
+HASH_BUFFERS = 4  # buffers in flight between a big put_stream's writer and its MD5 thread
+WRITEBACK_STEP = 16 << 20  # a big put_stream starts writeback every so many bytes
+_fadvise = getattr(os, "posix_fadvise", None)
+_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 0)
 STALE_TEMP_SECONDS = 3600
 NAME_MAX = 255  # bytes per path segment on every common filesystem
 _Read = Callable[[int], bytes]
@@ -90,6 +102,7 @@ class FilesystemBlobStore:
         self._meta.mkdir(parents=True, exist_ok=True)
         self._signer = signer
         self._events = events
+        self._opened_paths = _fd_paths_work(self._root)
         self._sweep_stale_temps()
 
     @property
@@ -132,7 +145,8 @@ class FilesystemBlobStore:
             return handle.read()
 
     def stream(self, key: str, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        path = self._path(key)  # invalid keys fail now, absent ones on the first next()
+        # invalid keys fail now; absent ones, and (Linux) ones outside root, on the first next()
+        path = self._lexical_path(key) if self._opened_paths else self._path(key)
         if chunk_size < 1:
             raise InvalidInput("chunk_size must be positive", fields={"chunk_size": "< 1"})
         return self._chunks(key, path, chunk_size)
@@ -217,40 +231,81 @@ class FilesystemBlobStore:
     # internals
 
     def _path(self, key: str) -> Path:
+        """The object's path, checked: symlinks resolved, it must be inside root."""
+        path = self._lexical_path(key)
+        self._check_inside(key, path)
+        return Path(path)
+
+    def _lexical_path(self, key: str) -> str:
+        """The object's path from a valid key, symlinks not yet checked: open it with _open.
+        A string: check_key leaves no empty, '.' or '..' segment, no leading '/' and no
+        backslash, so root + key is the joined path (and no pathlib parsing per read)."""
         parts = check_key(key).split("/")
         if any(len(part.encode()) > NAME_MAX for part in parts):
             raise InvalidInput(
                 f"blob key {key!r} has a segment longer than {NAME_MAX} bytes (local limit)",
                 fields={"key": "segment too long"},
             )
-        path = self._root.joinpath(*parts)
+        return self._root_prefix + key if os.sep == "/" else str(self._root.joinpath(*parts))
+
+    def _check_inside(self, key: str, path: str | Path) -> None:
         if not _inside(path, self._root_prefix):
             raise Forbidden(f"blob key {key!r} resolves outside the blob directory")
-        return path
 
     def _meta_path(self, key: str) -> Path:
         return self._meta.joinpath(*key.split("/"))
 
-    def _open(self, key: str, path: Path | None = None) -> tuple[BinaryIO, os.stat_result]:
-        """Open the object; `path` when the caller already has it from _path(key)."""
+    def _open(self, key: str, path: str | Path | None = None) -> tuple[BinaryIO, os.stat_result]:
+        """Open the object for reading; `path`: from _lexical_path(key) (or _path(key)).
+        Where /proc/self/fd works, the opened file's own path is checked (see the module
+        doc); elsewhere the path is resolved and checked before the open."""
+        if not self._opened_paths:
+            return self._open_checked_path(key, self._path(key) if path is None else path)
+        path = self._lexical_path(key) if path is None else path
         try:
-            # unbuffered: one read() per chunk, no isatty/lseek per open; callers read big chunks
-            handle = (self._path(key) if path is None else path).open("rb", buffering=0)
+            fd = os.open(path, _READ_FLAGS)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
+            self._check_inside(key, path)  # Forbidden, not NotFound, for an outside path
+            raise NotFound(f"no blob {key!r}") from error
+        except OSError as error:
+            self._check_inside(key, path)
+            raise BackendError(f"cannot open blob {key!r}: {error}") from error
+        try:
+            opened = _opened_path(fd)
+            if not (len(opened) > len(self._root_prefix) and opened.startswith(self._root_prefix)):
+                raise Forbidden(f"blob key {key!r} resolves outside the blob directory")
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):  # a directory, FIFO, device...
+                raise NotFound(f"no blob {key!r}")
+        except BaseException:
+            os.close(fd)
+            raise
+        # unbuffered: one read() per chunk; callers read big chunks
+        return os.fdopen(fd, "rb", buffering=0), st
+
+    def _open_checked_path(self, key: str, path: str | Path) -> tuple[BinaryIO, os.stat_result]:
+        try:
+            fd = os.open(path, _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as error:
             raise NotFound(f"no blob {key!r}") from error
         except OSError as error:
             raise BackendError(f"cannot open blob {key!r}: {error}") from error
-        st = os.fstat(handle.fileno())
-        if not stat.S_ISREG(st.st_mode):  # a directory on platforms where open() allows it
-            handle.close()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # a directory, FIFO, device...
+            os.close(fd)
             raise NotFound(f"no blob {key!r}")
-        return handle, st
+        # unbuffered: one read() per chunk; callers read big chunks
+        return os.fdopen(fd, "rb", buffering=0), st
 
-    def _chunks(self, key: str, path: Path, chunk_size: int) -> Iterator[bytes]:
-        handle, _ = self._open(key, path)  # checked once, by stream()
+    def _chunks(self, key: str, path: str | Path, chunk_size: int) -> Iterator[bytes]:
+        handle, st = self._open(key, path)
         with handle:
+            left = st.st_size
             while chunk := handle.read(chunk_size):
                 yield chunk
+                left -= len(chunk)
+                if left <= 0:  # the object as opened is complete: no read() just to see EOF
+                    return
 
     def _info(self, key: str, st: os.stat_result, read: _Read) -> BlobInfo:
         meta = self._read_meta(key, st)
@@ -413,7 +468,36 @@ def _valid_segment(name: str) -> bool:
     return True
 
 
-def _inside(path: Path, base_prefix: str) -> bool:
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO would block the open; refused as not regular
+    | getattr(os, "O_NOCTTY", 0)
+)
+
+
+def _fd_paths_work(root: Path) -> bool:
+    """Whether /proc/self/fd/<fd> names the file an fd was opened on (Linux, /proc mounted):
+    checked once, on the (resolved) root directory itself."""
+    try:
+        fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        return _opened_path(fd) == str(root)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _opened_path(fd: int) -> str:
+    """The path the kernel has for an open fd (symlinks resolved; " (deleted)" appended when
+    it was unlinked since). os.readlink, not Path.readlink: this is once per blob read."""
+    return os.readlink(f"/proc/self/fd/{fd}")  # noqa: PTH115
+
+
+def _inside(path: str | Path, base_prefix: str) -> bool:
     """Whether `path`, symlinks resolved, is strictly below the directory `base_prefix`
     (a resolved path ending in the separator)."""
     resolved = os.path.realpath(path)
@@ -437,20 +521,106 @@ def _own_readinto(source: BinaryIO) -> _ReadInto | None:
 
 
 def _copy_into(readinto: _ReadInto, digest: hashlib._Hash, fd: int, key: str) -> None:
-    """Source -> fd through one reused buffer (no allocation per chunk); MD5 and the write
-    both release the GIL. The source's errors propagate as they are, ours are BackendError."""
-    view = memoryview(bytearray(COPY_CHUNK))
-    while True:
-        count = readinto(view)
-        if count is None:
-            raise BlockingIOError(f"put_stream of {key!r}: the source would block")
-        if not count:
+    """Source -> fd in one pass, chunks of COPY_CHUNK bytes into reused buffers (no allocation
+    per chunk). The first chunk is hashed here; from the second on (a big object: an export's
+    zip) a helper thread hashes each buffer while this thread writes it and reads the next,
+    so the MD5 is off the copy's path (MD5, read and write all release the GIL). The source's
+    errors propagate as they are, ours are BackendError."""
+    first = memoryview(bytearray(COPY_CHUNK))
+    count = _fill(readinto, first, key)
+    if not count:
+        return
+    digest.update(first[:count])
+    _write_all(fd, first[:count], key)
+    hashed = count
+    count = _fill(readinto, first, key)
+    if not count:
+        return
+    with _Hasher(digest, fd, written=hashed) as hasher:
+        buffer = first
+        while count:
+            _write_all(fd, buffer[:count], key)
+            hasher.hand_over(buffer, count)  # hashed by the helper while we go on
+            buffer = hasher.free_buffer()
+            count = _fill(readinto, buffer, key)
+
+
+def _fill(readinto: _ReadInto, view: memoryview, key: str) -> int:
+    count = readinto(view)
+    if count is None:
+        raise BlockingIOError(f"put_stream of {key!r}: the source would block")
+    return count
+
+
+def _write_all(fd: int, chunk: memoryview, key: str) -> None:
+    with _os_errors(key):
+        while chunk:
+            chunk = chunk[os.write(fd, chunk) :]
+
+
+class _Hasher:
+    """Feeds `digest` in a helper thread, in hand-over order. Buffers circulate: the writer
+    hands a filled one over and takes a free one (a new one while fewer than HASH_BUFFERS
+    exist, else the next the helper has finished with), so at most HASH_BUFFERS * COPY_CHUNK
+    bytes are held. Leaving the `with` block waits for the helper, so the digest is complete
+    (or, after an error, no longer touched).
+
+    Every WRITEBACK_STEP bytes the helper also asks the kernel to start writing back what is
+    already written (posix_fadvise DONTNEED: starts writeback of dirty pages without waiting,
+    drops only clean ones), so the final fsync has less left to wait for. Durability still
+    comes from that fsync alone."""
+
+    def __init__(self, digest: hashlib._Hash, fd: int, *, written: int) -> None:
+        self._digest = digest
+        self._fd = fd
+        self._hashed = written  # bytes of the object hashed so far (all written already)
+        self._flushed = 0
+        self._filled: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
+        self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+        self._buffers = 1
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="blob-md5", daemon=True)
+
+    def __enter__(self) -> _Hasher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._filled.put(None)
+        self._thread.join()
+        if self._failure is not None and exc[0] is None:
+            raise self._failure
+
+    def hand_over(self, buffer: memoryview, count: int) -> None:
+        self._filled.put((buffer, count))
+
+    def free_buffer(self) -> memoryview:
+        if self._buffers < HASH_BUFFERS:
+            try:
+                return self._free.get_nowait()
+            except queue.Empty:
+                self._buffers += 1
+                return memoryview(bytearray(COPY_CHUNK))
+        return self._free.get()
+
+    def _run(self) -> None:
+        while (job := self._filled.get()) is not None:
+            buffer, count = job
+            if self._failure is None:
+                try:
+                    self._digest.update(buffer[:count])
+                    self._hashed += count
+                    self._start_writeback()
+                except BaseException as error:  # keep draining: the writer must not block
+                    self._failure = error
+            self._free.put(buffer)
+
+    def _start_writeback(self) -> None:
+        if _fadvise is None or self._hashed - self._flushed < WRITEBACK_STEP:
             return
-        chunk = view[:count]
-        digest.update(chunk)
-        with _os_errors(key):
-            while chunk:
-                chunk = chunk[os.write(fd, chunk) :]
+        with contextlib.suppress(OSError):  # advice only
+            _fadvise(self._fd, self._flushed, self._hashed - self._flushed, _DONTNEED)
+        self._flushed = self._hashed
 
 
 def _md5_etag(read: _Read) -> str:
