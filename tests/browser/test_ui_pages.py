@@ -258,3 +258,33 @@ def test_items_arriving_elsewhere_are_offered_not_pushed(page: Any, stack: Stack
     page.wait_for_function("document.querySelectorAll('li.item-card').length === 2")
     assert cards.first.get_attribute("data-item-id") == second  # newest first
     assert offer.is_hidden()
+
+
+def wait_until_done(stack: Stack, item_id: str, timeout_s: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        item: dict[str, Any] = call(stack, "GET", f"/v1/items/{item_id}")
+        if item["state"] in {"done", "failed"}:
+            return item
+        time.sleep(0.5)
+    raise AssertionError(f"item {item_id} was not processed")
+
+
+def test_export_what_i_see_keeps_the_near_colour_filter(page: Any, stack: Stack) -> None:
+    project = new_project(stack)
+    item = wait_until_done(stack, upload_via_api(stack, project["id"], "red.jpg"))
+    assert item["state"] == "done"
+    red = item["palette"][0]["hex"].lstrip("#")
+    page.goto(f"{stack.url}/#/projects/{project['id']}/gallery?near={red}&radius=12")
+    page.get_by_test_id("gallery").locator("li.item-card").first.wait_for()
+    assert page.get_by_label("Only near this colour").is_checked()
+    page.get_by_role("button", name="Export what I see").click()
+    page.get_by_text("Export started").wait_for()
+    page.get_by_role("link", name="Exports").click()
+    page.get_by_test_id("export-download").wait_for(timeout=60_000)
+    listed = call(stack, "GET", f"/v1/projects/{project['id']}/exports")
+    assert (
+        listed["items"][0]["filters"]["near"] == f"#{red}"
+        or listed["items"][0]["filters"]["near"].lstrip("#") == red
+    )
+    assert listed["items"][0]["counts"]["items"] == 1
