@@ -18,6 +18,7 @@ import itertools
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bench.colour  # noqa: F401  - one thread everywhere, before numpy/mediapipe load
 from bench.colour.uab import DEFAULT_DIR
@@ -72,7 +73,8 @@ def main() -> None:
             covered.append(measure(cover_face(rgba, found.face_box)))
     points = []
     for values in itertools.product(*GRID.values()):
-        rules = replace(RULES, **dict(zip(GRID, values, strict=True)))
+        overrides: dict[str, Any] = dict(zip(GRID, values, strict=True))
+        rules = replace(RULES, **overrides)
         if rules.rise_min < rules.rise_max:
             points.append((score(labels, signals, covered, rules), rules))
     points.sort(key=lambda point: -point[0])
