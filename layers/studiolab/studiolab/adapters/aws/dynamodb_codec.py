@@ -3,16 +3,31 @@
 An entity is stored as its JSON (`doc`, a string: no Decimal round trips) plus the key
 attributes and `v` (its version, for conditions). Runs keep the parts `update_run` changes
 in place as attributes of their own - `st` (status), `c_<counter>` (numbers, for ADD) and
-`f_<field>` (JSON text of each settable field) - which override `doc` when decoding."""
+`f_<field>` (JSON text of each settable field) - which override `doc` when decoding.
+
+Ephemeral records also carry the table's TTL attribute (table_schema.TTL_ATTRIBUTE, epoch
+seconds): exports, EXPORT_TTL_GRACE after their zip's `expires_at`, so GET /v1/exports/{id}
+still answers EXPIRED for a while before DynamoDB deletes the record. Every put rewrites it
+(an export without `expires_at` - pending, running, failed - carries none)."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 
-from studiolab.adapters.aws.table_schema import GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK
+from studiolab.adapters.aws.table_schema import (
+    GSI1PK,
+    GSI1SK,
+    GSI2PK,
+    GSI2SK,
+    PK,
+    SK,
+    TTL_ATTRIBUTE,
+)
 from studiolab.adapters.catalog_common import Entity, RunChange, position_of
 from studiolab.domain.models import (
     OPEN_STATUSES,
@@ -36,6 +51,8 @@ OPEN_RUNS = "OPENRUNS"
 LOCK_SK = "OPENRUN"
 COUNTS_SK = "#COUNTS"
 COUNT_PREFIX = "c:"  # counters of a COUNTS record: one number attribute per name
+# How long an export record outlives its zip's expiry before DynamoDB's TTL deletes it.
+EXPORT_TTL_GRACE = timedelta(days=7)
 
 
 def s(value: str) -> Attr:
@@ -57,6 +74,8 @@ class EntitySpec(Generic[E]):
     gsi2pk: Callable[[E], str | None] = field(default=lambda entity: None)
     # What update_* may not change, as one string compared by the write's condition.
     immutable: Callable[[E], str | None] = field(default=lambda entity: None)
+    # When DynamoDB may delete the record (written as TTL_ATTRIBUTE); None: never.
+    expiry: Callable[[E], datetime | None] = field(default=lambda entity: None)
 
     def key(self, entity_id: str) -> Record:
         return {PK: s(f"{self.prefix}#{entity_id}"), SK: s(META)}
@@ -77,6 +96,9 @@ class EntitySpec(Generic[E]):
         immutable = self.immutable(entity)
         if immutable is not None:
             record["imm"] = s(immutable)
+        expiry = self.expiry(entity)
+        if expiry is not None:
+            record[TTL_ATTRIBUTE] = n(ttl_seconds(expiry))
         if isinstance(entity, Run):
             record.update(run_attributes(entity))
         return record
@@ -89,6 +111,16 @@ class EntitySpec(Generic[E]):
 
     def with_version(self, entity: E, version: int) -> E:
         return cast(E, entity.model_copy(update={"version": version}))
+
+
+def ttl_seconds(moment: datetime) -> int:
+    """A TTL attribute value: whole epoch seconds, rounded up (never before `moment`)."""
+    return math.ceil(moment.timestamp())
+
+
+def export_expiry(export: Export) -> datetime | None:
+    """An export record goes EXPORT_TTL_GRACE after its zip expired; never while unfinished."""
+    return None if export.expires_at is None else export.expires_at + EXPORT_TTL_GRACE
 
 
 def project_children_pk(project_id: str, kind: str) -> str:
@@ -128,7 +160,11 @@ ITEMS: EntitySpec[Item] = EntitySpec(
     item_immutable,
 )
 EXPORTS: EntitySpec[Export] = EntitySpec(
-    "EXPORT", Export, "export", lambda e: project_children_pk(e.project_id, "EXPORTS")
+    "EXPORT",
+    Export,
+    "export",
+    lambda e: project_children_pk(e.project_id, "EXPORTS"),
+    expiry=export_expiry,
 )
 
 

@@ -16,7 +16,12 @@ counters       COUNTS#<scope>#<id>  #COUNTS  -
 
 GSI1SK and GSI2SK are "<created>#<id>", <created> being the fixed-width UTC ISO time
 (microseconds): sort keys order by (created_at, id), and listings query an index partition
-newest first (ScanIndexForward=False). GSI2 is sparse: records without GSI2PK stay out."""
+newest first (ScanIndexForward=False). GSI2 is sparse: records without GSI2PK stay out.
+
+Time to live: DynamoDB deletes a record some time (up to days) after the epoch seconds in its
+TTL_ATTRIBUTE are past. Only ephemeral records carry it (exports: after their zip expired,
+see dynamodb_codec.EXPORT_TTL_GRACE); projects, crawlers, runs, items and counters never do.
+Renaming the attribute means turning TTL off on the table, which DynamoDB blocks for an hour."""
 
 from __future__ import annotations
 
@@ -51,6 +56,8 @@ GLOBAL_SECONDARY_INDEXES: list[dict[str, Any]] = [
     for index, hash_key, range_key in ((GSI1, GSI1PK, GSI1SK), (GSI2, GSI2PK, GSI2SK))
 ]
 BILLING_MODE = "PAY_PER_REQUEST"
+# The table's time-to-live attribute (a number, epoch seconds); CDK enables TTL on it.
+TTL_ATTRIBUTE = "ttl"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -67,7 +74,16 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
+def time_to_live_specification() -> dict[str, Any]:
+    """The TimeToLiveSpecification of DynamoDB UpdateTimeToLive for the catalog table."""
+    return {"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+
+
 def create_table(client: Any, table_name: str) -> None:
-    """Create the catalog table with a boto3 DynamoDB client and wait until it is active."""
+    """Create the catalog table with a boto3 DynamoDB client, wait until it is active and
+    enable TTL on TTL_ATTRIBUTE (as the CDK stack does)."""
     client.create_table(**table_definition(table_name))
     client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification=time_to_live_specification()
+    )
