@@ -9,7 +9,8 @@ origins listed in STUDIOLAB_CORS_ORIGINS; every path answers OPTIONS preflights.
 
 from __future__ import annotations
 
-from chalice.app import Chalice, Response
+from aws_lambda_powertools.logging import correlation_paths
+from chalice.app import Chalice, ConvertToMiddleware, Response
 
 from studiolab import __version__
 from studiolab.api import deps
@@ -19,6 +20,7 @@ from studiolab.api.docs import DOCS_HTML
 from studiolab.api.errors import JSON_HEADERS, json_response
 from studiolab.api.openapi import build_openapi
 from studiolab.api.routing import Api, install_token_auth
+from studiolab.runtime.observability import count, lambda_entry
 from studiolab.runtime.wiring import get_context, run_control
 from studiolab.services.items import NearColour
 
@@ -26,6 +28,11 @@ app = Chalice(app_name="studiolab-api")
 api = Api(app)
 install_cors(app, deps.cors_origins)  # first: the outermost middleware (401s get CORS too)
 install_token_auth(app, deps.token)
+# Powertools on Lambda (JSON logs with the API Gateway request id, EMF metrics); a plain call
+# in `studiolab up`.
+app.register_middleware(
+    ConvertToMiddleware(lambda_entry(correlation_id_path=correlation_paths.API_GATEWAY_REST))
+)
 
 
 # -- service ------------------------------------------------------------------------------
@@ -180,7 +187,9 @@ def delete_crawler(crawler_id: str) -> None:
 )
 def start_run(crawler_id: str) -> m.RunOut:
     """Start a run (409 if the crawler has one open)."""
-    return deps.run_out(run_control().start_run(crawler_id))
+    run = deps.run_out(run_control().start_run(crawler_id))
+    count(RunsStarted=1)
+    return run
 
 
 @api.route(
@@ -311,7 +320,9 @@ def create_export(project_id: str, body: m.ExportIn) -> dict[str, object]:
     """Start a zip export of the items matching the filters - those of the item listing, near
     + radius included, so it holds exactly what the listing shows (202; poll
     GET /v1/exports/{id}, whose `filters` echo them)."""
-    return deps.request_export(project_id, body)
+    export = deps.request_export(project_id, body)
+    count(ExportsRequested=1)
+    return export
 
 
 @api.route(

@@ -281,3 +281,61 @@ def test_module_logs_still_reach_the_root_handlers() -> None:
         assert not any(getattr(f, "logger", None) == observability.SERVICE for f in handler.filters)
     assert logging.getLogger(observability.SERVICE).propagate is False
     assert observability.SERVICE != "studiolab"  # would be the parent of studiolab.* loggers
+
+
+# The Chalice app as API Gateway invokes it: create a project, then request an export.
+API_INVOKE = textwrap.dedent(
+    """
+    import json, sys
+    from types import SimpleNamespace
+    from studiolab.runtime.wiring import REPO_ROOT, load_module
+    app = load_module(REPO_ROOT / "functions" / "api" / "app.py").app
+    def event(method, resource, path, body, params=None):
+        return {
+            "resource": resource, "path": path, "httpMethod": method,
+            "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
+            "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "pathParameters": params, "stageVariables": None, "isBase64Encoded": False,
+            "body": json.dumps(body),
+            "requestContext": {"resourcePath": resource, "httpMethod": method,
+                               "requestId": f"apigw-{method}-{resource}", "stage": "api"},
+        }
+    context = SimpleNamespace(
+        function_name="studiolab-api", function_version="$LATEST", memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:studiolab-api",
+        aws_request_id="req-api", log_group_name="/aws/lambda/studiolab-api",
+        log_stream_name="stream", get_remaining_time_in_millis=lambda: 60000,
+    )
+    body = {"name": "p", "shop": "s", "attribute": "skirt.flare"}
+    made = app(event("POST", "/v1/projects", "/v1/projects", body), context)
+    project = json.loads(made["body"])["id"]
+    asked = app(event("POST", "/v1/projects/{project_id}/exports",
+                      f"/v1/projects/{project}/exports", {}, {"project_id": project}), context)
+    print("RESULT " + json.dumps([made["statusCode"], asked["statusCode"]]))
+    """
+)
+
+
+def test_api_on_lambda_counts_export_requests_in_emf(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_LAMBDA_", "STUDIOLAB_"))}
+    env |= LAMBDA_ENV | {
+        "POWERTOOLS_SERVICE_NAME": "api",
+        "STUDIOLAB_MODE": "local",
+        "STUDIOLAB_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", API_INVOKE],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("RESULT ")]
+    result = json.loads(done.stdout.split("RESULT ")[1])
+    assert result == [201, 202]
+    blob = _metrics_blob([json.loads(line) for line in lines], "ExportsRequested")
+    assert blob["ExportsRequested"] == [1.0] or blob["ExportsRequested"] == 1.0
+    assert blob["service"] == "api"
