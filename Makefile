@@ -41,8 +41,13 @@ models: $(VENV)/.installed
 up: install models
 	$(BIN)/studiolab up --demo
 
-test: install-dev models chromium
+test: install-dev models chromium node_modules/.installed
 	$(BIN)/python -m pytest
+
+# The pinned CDK CLI (package.json) for the CLI synth tests in tests/infra.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
 
 # Browser tests drive Debian's Chromium; a fresh machine has none, so install it when missing.
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
