@@ -91,6 +91,8 @@ def test_every_control_is_labelled_and_a_project_can_be_made_by_keyboard(
     page.get_by_role("link", name=name).focus()
     page.keyboard.press("Enter")
     page.get_by_role("button", name="New crawler").wait_for()
+    page.wait_for_function("(t) => document.title === t", arg=f"{name} · studiolab")
+    assert page.evaluate("document.activeElement.id") == "view"  # focus moved to the new page
     page.get_by_role("button", name="New crawler").press("Enter")
     page.get_by_role("form", name="New crawler").wait_for()
     assert page.evaluate(UNLABELLED_CONTROLS) == []

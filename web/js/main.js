@@ -17,6 +17,7 @@ const routes = [
 ];
 
 let current = null;
+let navigated = false;
 
 async function navigate() {
   const root = document.getElementById("view");
@@ -28,6 +29,12 @@ async function navigate() {
     if (!match) continue;
     try {
       await render(root, { path, query, match }, current.signal);
+      // Say where we are: the tab title, and focus on the new page for keyboard and
+      // screen-reader users (not on the first load, where focus stays at the top).
+      const heading = root.querySelector("h1");
+      document.title = heading ? `${heading.textContent} · studiolab` : "studiolab";
+      if (navigated && !root.contains(document.activeElement)) root.focus({ preventScroll: true });
+      navigated = true;
     } catch (error) {
       if (error.name === "AbortError") return;
       clear(root, h("h1", {}, "Something went wrong"), h("p", { class: "error-text" }, error.fullMessage || error.message));
