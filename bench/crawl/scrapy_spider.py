@@ -15,6 +15,7 @@ JSON-LD parse: the same crawl cost as Scrapy, the same extraction cost as ours.)
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +59,7 @@ class ShopSpider(SitemapSpider):
         self.generic = extract == "studiolab"
         self.sitemap_urls = [start.rstrip("/") + "/robots.txt"]
         self.stats_path = Path(stats)
+        self.cpu_started = time.process_time()  # the crawl's CPU (all threads), not start-up
 
     def parse_product(self, response: Response) -> Iterator[dict[str, Any]]:
         if self.generic:
@@ -106,6 +108,7 @@ class ShopSpider(SitemapSpider):
             for key, value in stats.items()
         }
         data["reason"] = reason
+        data["bench_cpu_s"] = time.process_time() - self.cpu_started
         started = stats.get("start_time")
         if isinstance(started, datetime):
             data["bench_elapsed_s"] = (datetime.now(started.tzinfo) - started).total_seconds()

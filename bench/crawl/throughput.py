@@ -15,6 +15,11 @@ With `--baseline DIR` (a checkout of an earlier studiolab, e.g. `git archive HEA
 layers/studiolab | tar -x -C DIR`), that engine runs too, in the same rounds against the same
 shop: ours and the baseline then each run in a subprocess of their own (bench/crawl/
 ours_runner.py), so before/after are measured under the same load.
+"Ours" runs the engine's default configuration (services/crawl_extract.py: extraction in one
+worker process per core in local mode with 2+ cores, else in the crawl thread); in the same rounds
+the same engine runs with STUDIOLAB_EXTRACT_PROCESSES=<cores> (a pool, one worker per core)
+and =0 (in-thread), so the pool's effect is measured under the same load. A pool's workers
+are started before the crawl clock starts (like imports: process start-up).
 """
 
 from __future__ import annotations
@@ -77,9 +82,34 @@ def warm_imports() -> None:
     import studiolab.adapters.local.sqlite_catalog
     import studiolab.services.crawl_engine  # noqa: F401
 
+    try:  # the worker processes too (an engine before the pool has none)
+        from studiolab.services.crawl_extract import default_processes, shared_pool
+    except ImportError:
+        return
+    shared_pool(default_processes()).warm()
+
+
+def _worker_cpu() -> float:
+    """CPU seconds the extraction pool's workers have used so far (Linux /proc; 0 without a
+    pool). Workers are children of the forkserver, so rusage of this process misses them."""
+    try:
+        from studiolab.services.crawl_extract import default_processes, shared_pool
+    except ImportError:
+        return 0.0
+    executor = shared_pool(default_processes())._pool
+    total = 0.0
+    for process in (getattr(executor, "_processes", None) or {}).values():
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
 
 def run_ours(url: str, products: int, concurrency: int, work: Path) -> dict[str, Any]:
     warm_imports()
+    cpu, workers = time.process_time(), _worker_cpu()
     site = SiteCrawl(
         url + "/",
         work / "ours",
@@ -93,6 +123,7 @@ def run_ours(url: str, products: int, concurrency: int, work: Path) -> dict[str,
         ),
     )
     summary = site.run()
+    cpu, workers = time.process_time() - cpu, _worker_cpu() - workers
     pages = summary.pages_ok + summary.pages_failed
     with_price = sum(1 for row in summary.rows if row["product"].get("price"))
     return {
@@ -103,17 +134,24 @@ def run_ours(url: str, products: int, concurrency: int, work: Path) -> dict[str,
         "seconds": summary.seconds,
         "pages_per_s": pages / summary.seconds,
         "items_per_s": summary.items / summary.seconds,
+        "cpu_s": cpu + workers,  # this process (all threads) + the extraction workers
+        "cpu_workers_s": workers,
         "error": summary.error,
     }
 
 
 def run_ours_process(
-    url: str, products: int, concurrency: int, work: Path, layer: Path
+    url: str,
+    products: int,
+    concurrency: int,
+    work: Path,
+    layer: Path,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """`run_ours` in a subprocess whose `studiolab` package comes from `layer`."""
     command = [sys.executable, "-m", "bench.crawl.ours_runner", url, str(products)]
     command += [str(concurrency), str(work)]
-    env = dict(os.environ, PYTHONPATH=str(layer))
+    env = dict(os.environ, PYTHONPATH=str(layer), **(env or {}))
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=900, cwd=HERE.parents[1], env=env
     )
@@ -148,6 +186,7 @@ def run_scrapy(url: str, concurrency: int, work: Path, extract: str = "jsonld") 
         "process_seconds": wall,
         "pages_per_s": pages / seconds,
         "items_per_s": len(rows) / seconds,
+        "cpu_s": stats.get("bench_cpu_s"),
         "error": None,
     }
 
@@ -155,7 +194,13 @@ def run_scrapy(url: str, concurrency: int, work: Path, extract: str = "jsonld") 
 def run(
     products: int = 2000, concurrency: int = 8, rounds: int = 2, baseline: Path | None = None
 ) -> dict[str, Any]:
-    results: dict[str, list[dict[str, Any]]] = {"ours": [], "scrapy": [], "scrapy_generic": []}
+    results: dict[str, list[dict[str, Any]]] = {
+        "ours": [],
+        "ours_pool": [],
+        "ours_inthread": [],
+        "scrapy": [],
+        "scrapy_generic": [],
+    }
     if baseline is not None:
         results["baseline"] = []
     layer = HERE.parents[1] / "layers" / "studiolab"
@@ -175,6 +220,13 @@ def run(
                 rate = results["baseline"][-1]["pages_per_s"]
                 print(f"  round {n + 1}: baseline {rate:.1f} pages/s")
             print(f"  round {n + 1}: ours {results['ours'][-1]['pages_per_s']:.1f} pages/s")
+            for key, workers in (("ours_pool", os.cpu_count() or 1), ("ours_inthread", 0)):
+                env = {"STUDIOLAB_EXTRACT_PROCESSES": str(workers)}
+                results[key].append(
+                    run_ours_process(url, products, concurrency, work / key, layer, env)
+                )
+                rate = results[key][-1]["pages_per_s"]
+                print(f"  round {n + 1}: {key} ({workers} workers) {rate:.1f} pages/s")
             results["scrapy"].append(run_scrapy(url, concurrency, work))
             print(f"  round {n + 1}: scrapy {results['scrapy'][-1]['pages_per_s']:.1f} pages/s")
             results["scrapy_generic"].append(run_scrapy(url, concurrency, work, "studiolab"))
@@ -198,6 +250,14 @@ def run(
     )
     extra["ratio_pages_paired_median"] = statistics.median(paired)
     extra["ratio_pages_paired"] = paired
+    extra["ratio_pool_vs_inthread_paired_median"] = statistics.median(
+        o["pages_per_s"] / i["pages_per_s"]
+        for o, i in zip(results["ours_pool"], results["ours_inthread"], strict=True)
+    )
+    extra["ratio_inthread_vs_scrapy_paired_median"] = statistics.median(
+        i["pages_per_s"] / s["pages_per_s"]
+        for i, s in zip(results["ours_inthread"], results["scrapy"], strict=True)
+    )
     if baseline is not None:
         extra["ratio_vs_baseline_paired_median"] = statistics.median(
             o["pages_per_s"] / b["pages_per_s"]

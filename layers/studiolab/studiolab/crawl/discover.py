@@ -277,6 +277,7 @@ def listing_links(
     clean = validate_selectors(selectors) if selectors else {}
     anchors = [node for node in page.selector.root.iter("a") if node.attrib.get("href") is not None]
     absolute = {h: page.absolute(h) for h in dict.fromkeys(a.attrib["href"] for a in anchors)}
+    page.cache["anchors"] = absolute  # href -> absolute URL, for site_links
     if "product_link" in clean:
         hrefs = [_href(node) for node in css_or_xpath(sel, clean["product_link"])]
         products = [page.absolute(h) for h in hrefs if h]

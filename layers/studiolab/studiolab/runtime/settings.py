@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     crawl_batch_pages: int = Field(default=20, ge=1, le=1000)
     crawl_batch_images: int = Field(default=100, ge=1, le=1000)
     crawl_iteration_limit: int = Field(default=25, ge=1, le=1000)  # then continue-as-new
+    crawl_max_depth: int = Field(default=3, ge=0, le=50)  # on-site links from the start URLs
+    # Extraction worker processes (services/crawl_extract.py): unset = one per core in local
+    # mode with 2+ cores, none in aws mode (Lambda has no /dev/shm); 0 = in the crawl thread.
+    extract_processes: int | None = Field(default=None, ge=0, le=64)
     reconcile_interval_s: float = Field(default=5.0, gt=0)
     # API: browser origins allowed to call it (CORS): exact origins, comma-separated or as a
     # JSON list of strings

@@ -223,6 +223,10 @@ def crawl_engine() -> CrawlEngine:
                 EngineConfig(
                     batch_pages=settings.crawl_batch_pages,
                     batch_images=settings.crawl_batch_images,
+                    max_depth=settings.crawl_max_depth,
+                    extract_processes=settings.extract_processes
+                    if settings.extract_processes is not None or settings.mode == "local"
+                    else 0,
                 ),
             )
         return context._crawl_engine

@@ -12,7 +12,9 @@ Incremental re-crawl (services/crawl_memory.py): a product page an earlier run o
 made an item from is fetched conditionally (304: unchanged, not extracted, no images), or
 not at all when products.json lists it with the same `updated_at`; a changed product updates
 its item in place; stored images are not downloaded again (services/crawl_images.py).
-Pages are extracted as soon as they arrive, while the rest of the batch is still fetched.
+Pages are extracted as soon as they arrive, while the rest of the batch is still fetched: in
+a pool of worker processes where that works (services/crawl_extract.py), else in this thread.
+Seeding and link following: services/crawl_discovery.py.
 """
 
 from __future__ import annotations
@@ -23,22 +25,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
-from studiolab.crawl.discover import (
-    is_product_url,
-    listing_links,
-    parse_sitemap,
-    shopify_product_entries,
-    shopify_products_json_url,
-)
-from studiolab.crawl.extract import extract_page
-from studiolab.crawl.extract.page import load_page
+from studiolab.crawl.discover import is_product_url, parse_sitemap, shopify_product_entries
 from studiolab.crawl.fetch_types import Fetcher, FetchError, FetchResult, OffsiteRedirect
 from studiolab.crawl.urls import canonicalize
 from studiolab.domain.errors import Conflict, StudiolabError
 from studiolab.domain.models import Crawler, Item, Project, Run, RunStatus
 from studiolab.domain.ports import BlobStore, Catalog, Clock
+from studiolab.services.crawl_discovery import allowed, follow, origin, products_json_url, seed
+from studiolab.services.crawl_extract import ExtractPool, Pending, default_processes, shared_pool
 from studiolab.services.crawl_fetch import FetchPools, fetch_in_order
 from studiolab.services.crawl_images import download_image
 from studiolab.services.crawl_items import TransientError, item_id_for, refresh_item
@@ -74,11 +69,10 @@ class EngineConfig:
     batch_pages: int = 20  # pages fetched per FetchBatch
     batch_images: int = 100  # images per Map (bounds the execution history per iteration)
     shopify_limit: int = 250
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    max_depth: int = 3  # on-site links followed from the start URLs (crawl_discovery.py)
+    # extraction worker processes: None = automatic (crawl_extract.default_processes), 0 = off
+    extract_processes: int | None = None
+    extract_timeout_s: float = 30.0  # per page; then the page is extracted in-thread
 
 
 class CrawlEngine:
@@ -100,6 +94,8 @@ class CrawlEngine:
         self._memories: OrderedDict[str, CrawlMemory] = OrderedDict()
         self._states = StateCache()
         self._pools = FetchPools()
+        processes = default_processes(self.config.extract_processes)
+        self.extractor: ExtractPool = shared_pool(processes, self.config.extract_timeout_s)
 
     def fetcher(self, crawler: Crawler) -> Fetcher:
         """One fetcher per crawler version (its robots cache and politeness throttle persist
@@ -127,20 +123,27 @@ class CrawlEngine:
         memory = self._memory(run)
         fetcher = self.fetcher(crawler)
         if not state.seeded:
-            self._seed(state, crawler, fetcher)
+            seed(state, crawler, fetcher, self.config.shopify_limit)
         entries: list[FrontierEntry] = []
         while (
-            state.frontier
-            and len(entries) < self.config.batch_pages
+            len(entries) < self.config.batch_pages
             and len(state.pending_images) < self.config.batch_images
             and not self._limits_reached(state, crawler)
+            and (entry := state.next_entry(deferred=not entries)) is not None
         ):
-            entries.append(state.frontier.pop(0))
+            entries.append(entry)
             state.pages += 1
         # Each page is processed (extracted) as soon as it and the ones before it have
         # arrived, while the later ones are still being fetched.
         pool = self._pools.get(crawler.id, crawler.version, crawler.politeness.concurrency)
-        for entry, result in fetch_in_order(pool, fetcher, entries, memory):
+        selectors = crawler.selectors or None
+
+        def prepare(entry: FrontierEntry, result: FetchResult) -> Pending | None:
+            if entry.kind != "page" or result.not_modified:
+                return None
+            return self.extractor.submit(result.body, result.final_url, selectors)
+
+        for entry, result, pending in fetch_in_order(pool, fetcher, entries, memory, prepare):
             if isinstance(result, FetchError):
                 state.tally["pages_failed"] += 1
                 if isinstance(result, OffsiteRedirect):
@@ -150,14 +153,14 @@ class CrawlEngine:
                     log.info("run %s: %s", run_id, result)
                 continue
             state.tally["pages_ok"] += 1
-            self._process(state, memory, run, crawler, project, entry, result)
+            self._process(state, memory, run, crawler, project, entry, result, pending)
         images = state.pending_images[: self.config.batch_images]
         state.pending_images = state.pending_images[self.config.batch_images :]
         state.batches += 1
         done = (
             not images
             and not state.pending_images
-            and (not state.frontier or self._limits_reached(state, crawler))
+            and (state.exhausted or self._limits_reached(state, crawler))
         )
         if done:
             self._remember(run, crawler, state)
@@ -219,35 +222,6 @@ class CrawlEngine:
             return cap
         return min(known, cap) if cap is not None else known
 
-    def _allowed(self, crawler: Crawler, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in crawler.allowed_domains)
-
-    def _seed(self, state: RunState, crawler: Crawler, fetcher: Fetcher) -> None:
-        for url in crawler.start_urls:
-            state.enqueue(url, "sitemap" if url.endswith((".xml", ".xml.gz")) else "page")
-        for origin in dict.fromkeys(_origin(url) for url in crawler.start_urls):
-            if crawler.strategy in ("auto", "shopify"):
-                state.enqueue(
-                    shopify_products_json_url(origin, 1, limit=self.config.shopify_limit),
-                    "products_json",
-                    1,
-                )
-            try:
-                # the fetcher's own robots.txt copy: a second request before Crawl-delay is
-                # known would break it
-                sitemaps = fetcher.sitemaps(f"{origin}/")
-                state.tally["pages_ok"] += 1
-            except FetchError:
-                sitemaps = []
-                state.tally["pages_failed"] += 1
-            for sitemap in sitemaps or [f"{origin}/sitemap.xml"]:
-                if self._allowed(crawler, sitemap):
-                    state.enqueue(sitemap, "sitemap")
-        # products.json and sitemaps first: they know every product and the totals
-        state.frontier.sort(key=lambda entry: entry.kind == "page")
-        state.seeded = True
-
     def _process(
         self,
         state: RunState,
@@ -257,13 +231,14 @@ class CrawlEngine:
         project: Project,
         entry: FrontierEntry,
         result: FetchResult,
+        pending: Pending | None = None,
     ) -> None:
         if entry.kind == "products_json":
-            listed = shopify_product_entries(result.body, _origin(result.final_url))
+            listed = shopify_product_entries(result.body, origin(result.final_url))
             for url, updated in listed.items():
                 key = short_hash(url)
                 state.known_products.add(key)
-                if not self._allowed(crawler, url):
+                if not allowed(crawler, url):
                     continue
                 record = memory.pages.get(key)
                 if (
@@ -275,23 +250,21 @@ class CrawlEngine:
                 ):
                     state.queued.add(key)  # same updated_at: not even fetched
                     self._unchanged(state, key, record)
-                elif state.enqueue(url) and updated:
+                elif state.enqueue(url, depth=1) and updated:
                     state.listed_updated[key] = updated
-            if listed:
-                next_page = shopify_products_json_url(
-                    entry.url, entry.page + 1, limit=self.config.shopify_limit
-                )
+            if listed:  # (a collection's products.json walks on in its collection)
+                next_page = products_json_url(entry.url, entry.page + 1, self.config.shopify_limit)
                 state.enqueue(next_page, "products_json", entry.page + 1)
         elif entry.kind == "sitemap":
             sitemap = parse_sitemap(result.body, result.final_url)
             for child in sitemap.sitemaps:
-                if self._allowed(crawler, child):
+                if allowed(crawler, child):
                     state.enqueue(child, "sitemap")
             for url in sitemap.urls:
                 if is_product_url(url):
                     state.known_products.add(short_hash(url))
-                if self._allowed(crawler, url):
-                    state.enqueue(url)
+                if allowed(crawler, url):
+                    state.enqueue(url, depth=1)
         elif result.not_modified:
             state.tally["pages_unchanged"] += 1
             key = short_hash(entry.url)
@@ -300,7 +273,9 @@ class CrawlEngine:
                 updated = state.listed_updated.pop(key, None) or record.updated_at
                 self._unchanged(state, key, replace(record, updated_at=updated))
         else:
-            self._page(state, run, crawler, project, entry, result)
+            if pending is None:  # (not prepared while fetching: analysed in this thread)
+                pending = Pending(result.body, result.final_url, crawler.selectors or None)
+            self._page(state, run, crawler, project, entry, result, pending)
 
     def _unchanged(self, state: RunState, page_key: str, record: PageRecord) -> None:
         """A product an earlier run stored and that did not change: no extraction, no
@@ -319,10 +294,10 @@ class CrawlEngine:
         project: Project,
         entry: FrontierEntry,
         result: FetchResult,
+        pending: Pending,
     ) -> None:
-        selectors = crawler.selectors or None
-        page = load_page(result.body, result.final_url)  # parsed once: product and links
-        extraction = extract_page(page, selectors=selectors)
+        analysis = self.extractor.result(pending)  # the page parsed once: product and links
+        extraction = analysis.extraction
         if (extraction.ok or extraction.declared) and (
             is_product_url(result.final_url) or extraction.declared or crawler.selectors
         ):
@@ -338,10 +313,7 @@ class CrawlEngine:
                     last_modified=result.last_modified,
                     updated_at=updated,
                 )
-        listing = listing_links(result.body, result.final_url, selectors=selectors, page=page)
-        for url in listing.product_urls + listing.next_pages:
-            if self._allowed(crawler, url):
-                state.enqueue(url)
+        follow(state, crawler, entry, analysis, self.config.max_depth)
 
     def _product(
         self,

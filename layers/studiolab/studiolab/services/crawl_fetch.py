@@ -1,12 +1,13 @@
 """The FetchBatch step's fetching: a batch's frontier entries fetched concurrently on the
 crawler's kept-alive threads and handed back in frontier order as soon as each has arrived,
-so the engine extracts page n while pages n+1... are still being fetched."""
+so the engine extracts page n while pages n+1... are still being fetched. `prepare` runs in
+the fetch thread as each page arrives (the engine hands the page to its extraction pool)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +16,8 @@ from studiolab.services.crawl_memory import CrawlMemory
 from studiolab.services.crawl_state import FrontierEntry, short_hash
 
 _ACCEPT: dict[str, Any] = {"page": "html", "sitemap": "xml", "products_json": "json"}
+Prepare = Callable[[FrontierEntry, FetchResult], Any]
+Fetched = tuple[FrontierEntry, FetchResult | FetchError, Any]
 
 
 class FetchPools:
@@ -57,20 +60,31 @@ def fetch_one(
         return error
 
 
+def _fetch_prepared(
+    fetcher: Fetcher, entry: FrontierEntry, memory: CrawlMemory, prepare: Prepare | None
+) -> tuple[FetchResult | FetchError, Any]:
+    result = fetch_one(fetcher, entry, memory)
+    if prepare is None or isinstance(result, FetchError):
+        return result, None
+    return result, prepare(entry, result)
+
+
 def fetch_in_order(
     pool: ThreadPoolExecutor,
     fetcher: Fetcher,
     entries: list[FrontierEntry],
     memory: CrawlMemory,
-) -> Iterator[tuple[FrontierEntry, FetchResult | FetchError]]:
+    prepare: Prepare | None = None,
+) -> Iterator[Fetched]:
+    """(entry, result or error, what `prepare` made of the result or None), in order."""
     if len(entries) <= 1:
         for entry in entries:
-            yield entry, fetch_one(fetcher, entry, memory)
+            yield entry, *_fetch_prepared(fetcher, entry, memory, prepare)
         return
-    futures = [pool.submit(fetch_one, fetcher, entry, memory) for entry in entries]
+    futures = [pool.submit(_fetch_prepared, fetcher, e, memory, prepare) for e in entries]
     try:
         for entry, future in zip(entries, futures, strict=True):
-            yield entry, future.result()
+            yield entry, *future.result()
     finally:  # the batch failed half-way: fetch nothing more for it
         for future in futures:
             future.cancel()

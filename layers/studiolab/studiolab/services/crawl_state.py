@@ -76,11 +76,15 @@ class FrontierEntry:
     url: str
     kind: FrontierKind = "page"
     page: int = 0  # products.json page number
+    depth: int = 0  # links from the start URLs (services/crawl_discovery.py)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrontierEntry:
         return cls(
-            url=str(data["url"]), kind=data.get("kind", "page"), page=int(data.get("page", 0))
+            url=str(data["url"]),
+            kind=data.get("kind", "page"),
+            page=int(data.get("page", 0)),
+            depth=int(data.get("depth", 0)),
         )
 
 
@@ -93,6 +97,9 @@ class RunState:
     known_products: set[str] = field(default_factory=set)  # from sitemaps / products.json
     image_urls: set[str] = field(default_factory=set)
     pending_images: list[ImageTask] = field(default_factory=list)
+    # On-site links of a shop whose sitemap / products.json listed products: crawled only
+    # when the frontier has run dry (services/crawl_discovery.py).
+    deferred: list[FrontierEntry] = field(default_factory=list)
     # Incremental re-crawl (services/crawl_memory.py): this run's page records (merged into
     # the crawler's memory when the run ends) and the Shopify updated_at of queued pages.
     seen: dict[str, PageRecord] = field(default_factory=dict)
@@ -105,22 +112,40 @@ class RunState:
     tally: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
     made: PageRecord | None = field(default=None, repr=False, compare=False)
 
-    def enqueue(self, url: str, kind: FrontierKind = "page", page: int = 0) -> bool:
+    def enqueue(
+        self,
+        url: str,
+        kind: FrontierKind = "page",
+        page: int = 0,
+        depth: int = 0,
+        *,
+        defer: bool = False,
+    ) -> bool:
         key = short_hash(url) if kind != "products_json" else f"json:{page}:{short_hash(url)}"
         if key in self.queued:
             return False
         self.queued.add(key)
-        self.frontier.append(FrontierEntry(url, kind, page))
+        (self.deferred if defer else self.frontier).append(FrontierEntry(url, kind, page, depth))
         return True
+
+    def next_entry(self, deferred: bool = True) -> FrontierEntry | None:
+        """The next page to fetch; the deferred ones only when the frontier is empty and
+        `deferred` (the engine passes False once a batch has entries: a sitemap or
+        products.json among them may still fill the frontier)."""
+        if deferred and not self.frontier and self.deferred:
+            self.frontier, self.deferred = self.deferred, []
+        return self.frontier.pop(0) if self.frontier else None
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.frontier and not self.deferred
 
     def to_json(self) -> bytes:
         data = {
             "version": STATE_VERSION,
             "seeded": self.seeded,
-            "frontier": [
-                {"url": entry.url, "kind": entry.kind, "page": entry.page}
-                for entry in self.frontier
-            ],
+            "frontier": [_entry(entry) for entry in self.frontier],
+            "deferred": [_entry(entry) for entry in self.deferred],
             "queued": sorted(self.queued),
             "products": sorted(self.products),
             "known_products": sorted(self.known_products),
@@ -141,6 +166,7 @@ class RunState:
         return cls(
             seeded=bool(data.get("seeded")),
             frontier=[FrontierEntry.from_dict(entry) for entry in data.get("frontier", [])],
+            deferred=[FrontierEntry.from_dict(entry) for entry in data.get("deferred", [])],
             queued=set(data.get("queued", [])),
             products=set(data.get("products", [])),
             known_products=set(data.get("known_products", [])),
@@ -152,6 +178,10 @@ class RunState:
             items=int(data.get("items", 0)),
             batches=int(data.get("batches", 0)),
         )
+
+
+def _entry(entry: FrontierEntry) -> dict[str, Any]:
+    return {"url": entry.url, "kind": entry.kind, "page": entry.page, "depth": entry.depth}
 
 
 class StateCache:

@@ -1,0 +1,277 @@
+"""A fetched product/listing page analysed: its product (generic extraction) and its links
+(products, next pages, other on-site pages), in this thread or in a process pool.
+
+Extraction is pure CPU (lxml, parsel, JSON) and the crawl thread's bottleneck, so by default
+in local mode it runs in a pool of worker processes (`ExtractPool`) fed as each page arrives
+while the rest of the batch is still being fetched; pages go over as (bytes, url, selectors)
+and come back as plain dicts (`PageAnalysis.to_payload`), rebuilt by the same model.
+
+Safe by construction:
+- off where multiprocessing cannot work: AWS Lambda (no /dev/shm, so no semaphores) or any
+  machine where the pool fails to start: extraction then runs in the crawl thread, and the
+  results are the same (tests/crawl/test_extract_pool.py compares both on every fixture);
+- a worker that crashes (BrokenProcessPool) or does not answer within `timeout_s` on a hostile
+  page costs that page nothing: the pool's processes are killed, the page (and any other page
+  the broken pool held) is analysed in the crawl thread, and `fallbacks` counts it; the next
+  page gets a fresh pool.
+
+STUDIOLAB_EXTRACT_PROCESSES: unset = automatic, 0 = always in-thread, N = N workers (where
+multiprocessing works). Automatic: one worker per usable core in local mode with 2+ cores;
+in-thread with 1 core, on Lambda and in aws mode. Measured on 2 cores (bench/results/
+crawl.md): the pool costs ~+0.5 ms CPU per page of hand-over, so it pays when a core is
+free (1.3x the in-thread pages/s on a quiet machine) and loses a little when other jobs
+already keep both cores busy (0.9x in an earlier run under load average ~4.5).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from studiolab.crawl.discover import listing_links
+from studiolab.crawl.extract import extract_page
+from studiolab.crawl.extract.page import load_page
+from studiolab.crawl.links import site_links
+from studiolab.crawl.product import Extraction
+
+log = logging.getLogger(__name__)
+
+ENV_PROCESSES = "STUDIOLAB_EXTRACT_PROCESSES"
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class PageAnalysis:
+    extraction: Extraction
+    product_urls: list[str] = field(default_factory=list)
+    next_pages: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # other on-site pages (see site_links)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "extraction": self.extraction.model_dump(),
+            "product_urls": self.product_urls,
+            "next_pages": self.next_pages,
+            "links": self.links,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> PageAnalysis:
+        return cls(
+            extraction=Extraction.model_validate(payload["extraction"]),
+            product_urls=list(payload["product_urls"]),
+            next_pages=list(payload["next_pages"]),
+            links=list(payload["links"]),
+        )
+
+
+def analyse(body: str | bytes, url: str, selectors: Mapping[str, str] | None) -> PageAnalysis:
+    """The page's product and links, parsed once."""
+    page = load_page(body, url)
+    extraction = extract_page(page, selectors=selectors or None)
+    listing = listing_links(body, url, selectors=selectors or None, page=page)
+    return PageAnalysis(
+        extraction=extraction,
+        product_urls=listing.product_urls,
+        next_pages=listing.next_pages,
+        links=site_links(page, exclude=(*listing.product_urls, *listing.next_pages)),
+    )
+
+
+def analyse_payload(body: bytes, url: str, selectors: dict[str, str] | None) -> dict[str, Any]:
+    """The worker side of the pool: `analyse` as plain data."""
+    return analyse(body, url, selectors).to_payload()
+
+
+def multiprocessing_usable() -> bool:
+    """False on AWS Lambda and wherever POSIX semaphores cannot be made (no /dev/shm)."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("AWS_EXECUTION_ENV"):
+        return False
+    shm = "/dev/shm"  # noqa: S108 - probed, not written to
+    return os.name != "posix" or os.access(shm, os.W_OK)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_processes(setting: int | None = None) -> int:
+    """Workers to use: the setting (or STUDIOLAB_EXTRACT_PROCESSES) when given, else one per
+    core in local mode with >= 2 cores; 0 (in-thread) on Lambda, in aws mode or on 1 core."""
+    if setting is None:
+        raw = os.environ.get(ENV_PROCESSES, "").strip()
+        if raw:
+            try:
+                setting = max(0, int(raw))
+            except ValueError:
+                log.warning("%s=%r is not a number: extraction stays in-thread", ENV_PROCESSES, raw)
+                return 0
+    if not multiprocessing_usable():
+        return 0
+    if setting is not None:
+        return setting
+    if os.environ.get("STUDIOLAB_MODE", "local").strip().lower() != "local":
+        return 0
+    cores = _cores()
+    return cores if cores >= 2 else 0
+
+
+class Pending:
+    """One page handed to the pool (or not: `future` None = analyse in-thread)."""
+
+    __slots__ = ("body", "future", "pool", "selectors", "url")
+
+    def __init__(
+        self,
+        body: bytes,
+        url: str,
+        selectors: dict[str, str] | None,
+        future: Future[dict[str, Any]] | None = None,
+        pool: ProcessPoolExecutor | None = None,
+    ) -> None:
+        self.body, self.url, self.selectors = body, url, selectors
+        self.future, self.pool = future, pool
+
+
+class ExtractPool:
+    """A process pool for `analyse` with an in-thread fallback. `processes` 0 = in-thread."""
+
+    def __init__(
+        self,
+        processes: int,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        worker: Any = analyse_payload,
+    ) -> None:
+        self.processes = max(0, processes)
+        self.timeout_s = timeout_s
+        self.worker = worker  # a module-level function (pickled by name), for tests
+        self.fallbacks = 0  # pages a crashed or hung worker left to the crawl thread
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._disabled = self.processes == 0
+
+    @property
+    def enabled(self) -> bool:
+        return not self._disabled
+
+    def _executor(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            if self._disabled:
+                return None
+            if self._pool is None:
+                try:
+                    methods = multiprocessing.get_all_start_methods()
+                    method = "forkserver" if "forkserver" in methods else "spawn"
+                    context = multiprocessing.get_context(method)
+                    if method == "forkserver":
+                        context.set_forkserver_preload([__name__])
+                    self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+                except (OSError, ImportError, NotImplementedError, ValueError) as error:
+                    log.warning("extraction pool unavailable (%s): in-thread from now on", error)
+                    self._disabled = True
+                    return None
+            return self._pool
+
+    def warm(self) -> None:
+        """Start the workers now (they otherwise start with the first page)."""
+        pool = self._executor()
+        if pool is not None:
+            futures = [pool.submit(_noop) for _ in range(self.processes)]
+            for future in futures:
+                try:
+                    future.result(timeout=max(self.timeout_s, 60.0))
+                except Exception:  # a pool that cannot start is replaced on first use
+                    log.warning("extraction pool warm-up failed", exc_info=True)
+                    self._discard(pool)
+
+    def submit(self, body: bytes, url: str, selectors: Mapping[str, str] | None) -> Pending:
+        """Hand a page to a worker (thread-safe; called from the fetch threads)."""
+        clean = dict(selectors) if selectors else None
+        pool = self._executor()
+        if pool is not None:
+            try:
+                return Pending(body, url, clean, pool.submit(self.worker, body, url, clean), pool)
+            except BrokenProcessPool:
+                self._discard(pool)
+            except Exception as error:  # the workers cannot start here (e.g. no sockets)
+                log.warning("extraction pool unavailable (%r): in-thread from now on", error)
+                with self._lock:
+                    self._disabled = True
+                self._discard(pool)
+        return Pending(body, url, clean)
+
+    def result(self, pending: Pending) -> PageAnalysis:
+        """The page's analysis: the worker's, else (no pool, crash, timeout) in-thread."""
+        if pending.future is not None:
+            try:
+                return PageAnalysis.from_payload(pending.future.result(timeout=self.timeout_s))
+            except (BrokenProcessPool, FutureTimeout) as error:
+                self.fallbacks += 1
+                log.warning(
+                    "extraction worker %s on %s: analysed in-thread",
+                    "timed out" if isinstance(error, FutureTimeout) else "crashed",
+                    pending.url,
+                )
+                self._discard(pending.pool)
+            except Exception:  # anything else: the in-thread run raises it again, or not
+                log.debug("extraction worker failed on %s", pending.url, exc_info=True)
+        return analyse(pending.body, pending.url, pending.selectors)
+
+    def _discard(self, pool: ProcessPoolExecutor | None) -> None:
+        """Kill the current pool's workers (a hung one never returns); the next page starts
+        a new pool. Only if `pool` is still the current one (another thread may have
+        replaced it already)."""
+        with self._lock:
+            if pool is None or pool is not self._pool:
+                return
+            self._pool = None
+        with contextlib.suppress(Exception):
+            _kill(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, AttributeError, AssertionError):
+            process.join(timeout=5)
+
+
+def _noop() -> None:
+    return None
+
+
+_shared: dict[tuple[int, float], ExtractPool] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pool(processes: int, timeout_s: float = DEFAULT_TIMEOUT_S) -> ExtractPool:
+    """One pool per process and size (every engine of a process shares its workers)."""
+    key = (processes, timeout_s)
+    with _shared_lock:
+        pool = _shared.get(key)
+        if pool is None:
+            pool = _shared[key] = ExtractPool(processes, timeout_s=timeout_s)
+        return pool
