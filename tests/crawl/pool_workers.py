@@ -16,3 +16,12 @@ def hostile_worker(body: bytes, url: str, selectors: dict[str, str] | None) -> d
     if "hang" in url:
         time.sleep(120)  # never answers in time
     return analyse_payload(body, url, selectors)
+
+
+def demo_hostile_worker(body: bytes, url: str, selectors: dict[str, str] | None) -> dict[str, Any]:
+    """On the demo shop: product 0003's page kills its worker, product 0005's hangs it."""
+    if url.endswith("-0003"):
+        os._exit(13)
+    if url.endswith("-0005"):
+        time.sleep(120)
+    return analyse_payload(body, url, selectors)

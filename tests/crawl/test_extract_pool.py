@@ -1,11 +1,13 @@
 """Extraction in worker processes (services/crawl_extract.py): the same results as in the
 crawl thread, off where multiprocessing cannot work, and a worker that crashes or hangs on a
-hostile page costs that page nothing (it is analysed in-thread and counted)."""
+hostile page fails that page alone (typed error, pages_failed; never re-run in the crawl
+thread), while the other pages a broken pool held are re-run alone and kept."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +17,16 @@ from studiolab.demo import DemoShop, start_demo_shop
 from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
 from studiolab.services import crawl_extract
 from studiolab.services.crawl_extract import (
+    ExtractionCrashed,
+    ExtractionTimeout,
     ExtractPool,
+    PageAnalysis,
     Pending,
     analyse,
     default_processes,
     multiprocessing_usable,
 )
-from tests.crawl.pool_workers import hostile_worker
+from tests.crawl.pool_workers import demo_hostile_worker, hostile_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGES = sorted(FIXTURES.glob("*.html"))
@@ -59,26 +64,51 @@ def test_selectors_travel_to_the_workers(pool: ExtractPool) -> None:
     assert pool.result(pending) == analyse(body, url, selectors)
 
 
-def test_a_worker_crash_costs_the_page_nothing() -> None:
+def test_a_worker_crash_fails_that_page_alone() -> None:
     pool = ExtractPool(2, timeout_s=60, worker=hostile_worker)
     try:
         pages = [_page(path) for path in PAGES[:6]]
         body, url = _page(FIXTURES / "shopify_dawn.html")
         pages.insert(2, (body, url + "-crash"))
         handed = [pool.submit(b, u, None) for b, u in pages]
-        results = [pool.result(pending) for pending in handed]
-        assert results == [analyse(b, u, None) for b, u in pages]
-        assert results[2].extraction.product.sku == "ARIA-BLK-S"
-        # the crashed page, and any other page the broken pool held, was analysed in-thread
+        results: list[PageAnalysis | None] = []
+        for pending in handed:
+            try:
+                results.append(pool.result(pending))
+            except ExtractionCrashed as error:
+                assert error.code == "extraction_crashed" and error.url == pending.url
+                results.append(None)
+        # the culprit fails, never re-analysed in this thread; every other page the broken
+        # pool held was re-run alone in the isolation pool and gives the in-thread result
+        assert results[2] is None and pool.failures == 1
+        expected = [analyse(b, u, None) for b, u in pages]
+        assert results[:2] + results[3:] == expected[:2] + expected[3:]
         assert 1 <= pool.fallbacks <= len(pages)
         # the next page gets a fresh pool
         after = pool.submit(*pages[0], None)
-        assert after.future is not None and pool.result(after) == results[0]
+        assert after.future is not None and pool.result(after) == expected[0]
     finally:
         pool.close()
 
 
-def test_a_hung_worker_is_killed_and_the_page_analysed_in_thread() -> None:
+def test_a_crash_never_runs_the_page_in_the_crawl_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def in_thread(*args: object) -> None:
+        raise AssertionError("the page was analysed in the crawl thread")
+
+    pool = ExtractPool(1, timeout_s=60, worker=hostile_worker)
+    try:
+        body, url = _page(FIXTURES / "og_only.html")
+        pending = pool.submit(body, url + "-crash", None)
+        monkeypatch.setattr(crawl_extract, "analyse", in_thread)
+        with pytest.raises(ExtractionCrashed):
+            pool.result(pending)
+    finally:
+        pool.close()
+
+
+def test_a_hung_worker_is_killed_and_the_page_fails() -> None:
     pool = ExtractPool(1, timeout_s=2, worker=hostile_worker)
     try:
         body, url = _page(FIXTURES / "magento_graph.html")
@@ -86,14 +116,37 @@ def test_a_hung_worker_is_killed_and_the_page_analysed_in_thread() -> None:
         hung = pool.submit(body, url + "-hang", None)
         assert hung.pool is not None
         workers = list(hung.pool._processes.values())
-        result = pool.result(hung)
-        assert result == analyse(body, url + "-hang", None)
-        assert result.extraction.product.sku == "WSH12"
-        assert pool.fallbacks == 1
+        started = time.monotonic()
+        with pytest.raises(ExtractionTimeout) as failed:
+            pool.result(hung)
+        assert time.monotonic() - started < 10  # alone in its pool: failed at once
+        assert failed.value.code == "extraction_timeout" and failed.value.url == hung.url
+        assert pool.failures == 1 and pool.fallbacks == 0
         assert workers and all(not process.is_alive() for process in workers)  # killed
         fine = pool.submit(body, url, None)
         assert fine.future is not None and fine.pool is not hung.pool
-        assert pool.result(fine) == analyse(body, url, None) and pool.fallbacks == 1
+        assert pool.result(fine) == analyse(body, url, None) and pool.failures == 1
+    finally:
+        pool.close()
+
+
+def test_a_timeout_with_other_pages_in_the_pool_isolates_the_culprit() -> None:
+    pool = ExtractPool(2, timeout_s=2, worker=hostile_worker)
+    try:
+        pool.warm()
+        pages = [_page(path) for path in PAGES[:4]]
+        body, url = _page(FIXTURES / "og_only.html")
+        pages.insert(1, (body, url + "-hang"))
+        handed = [pool.submit(b, u, None) for b, u in pages]
+        results: list[PageAnalysis | None] = []
+        for pending in handed:
+            try:
+                results.append(pool.result(pending))
+            except ExtractionTimeout:
+                results.append(None)
+        expected = [analyse(b, u, None) for b, u in pages]
+        assert results[1] is None and pool.failures == 1
+        assert results[:1] + results[2:] == expected[:1] + expected[2:]
     finally:
         pool.close()
 
@@ -187,3 +240,21 @@ def test_a_crawl_with_the_pool_stores_the_same_products(
     finally:
         pooled.close()
     assert in_pool == in_thread
+
+
+def test_a_crawl_goes_on_past_pages_that_crash_or_hang_their_worker(
+    shop: DemoShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hostile = ExtractPool(2, timeout_s=2, worker=demo_hostile_worker)
+    monkeypatch.setattr(crawl_extract, "_shared", {(2, 30.0): hostile})
+    monkeypatch.setenv("STUDIOLAB_EXTRACT_PROCESSES", "2")
+    options = CrawlOptions(delay_s=0, concurrency=4, allow_hosts=("127.0.0.1",), images=False)
+    try:
+        summary = SiteCrawl(shop.url + "/", tmp_path, options).run()
+    finally:
+        hostile.close()
+    assert summary.error is None
+    assert summary.pages_failed == 2 and summary.items == 38  # 0003 crashed, 0005 hung
+    sources = {str(row["source"]) for row in summary.rows}
+    assert not any(source.endswith(("-0003", "-0005")) for source in sources)
+    assert hostile.failures == 2

@@ -17,6 +17,7 @@ checkout, search, blog or help page:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import zlib
@@ -136,6 +137,7 @@ def dedupe_urls(urls: Iterable[str]) -> list[str]:
     return result
 
 
+@functools.lru_cache(maxsize=32768)  # pure; pages repeat the same links
 def is_product_url(url: str) -> bool:
     try:
         parts = urlsplit(url)

@@ -11,6 +11,7 @@ Product URLs and next pages are `discover.listing_links`' job and are not repeat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,6 +28,7 @@ from studiolab.crawl.urls import canonicalize
 MAX_LINKS_PER_PAGE = 500
 
 
+@functools.lru_cache(maxsize=32768)  # pure; pages repeat the same links
 def followable(url: str) -> bool:
     try:
         parts = urlsplit(url)

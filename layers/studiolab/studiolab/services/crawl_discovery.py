@@ -21,6 +21,7 @@ sitemap may be partial, but it is not crawled twice over listings first).
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -38,8 +39,13 @@ def origin(url: str) -> str:
 
 
 def allowed(crawler: Crawler, url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    host = _host(url)
     return any(host == d or host.endswith("." + d) for d in crawler.allowed_domains)
+
+
+@functools.lru_cache(maxsize=65536)  # pure; every link of every page is asked
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def collection_of(url: str) -> str | None:

@@ -33,7 +33,13 @@ from studiolab.domain.errors import Conflict, StudiolabError
 from studiolab.domain.models import Crawler, Item, Project, Run, RunStatus
 from studiolab.domain.ports import BlobStore, Catalog, Clock
 from studiolab.services.crawl_discovery import allowed, follow, origin, products_json_url, seed
-from studiolab.services.crawl_extract import ExtractPool, Pending, default_processes, shared_pool
+from studiolab.services.crawl_extract import (
+    ExtractionFailed,
+    ExtractPool,
+    Pending,
+    default_processes,
+    shared_pool,
+)
 from studiolab.services.crawl_fetch import FetchPools, fetch_in_order
 from studiolab.services.crawl_images import download_image
 from studiolab.services.crawl_items import TransientError, item_id_for, refresh_item
@@ -72,7 +78,7 @@ class EngineConfig:
     max_depth: int = 3  # on-site links followed from the start URLs (crawl_discovery.py)
     # extraction worker processes: None = automatic (crawl_extract.default_processes), 0 = off
     extract_processes: int | None = None
-    extract_timeout_s: float = 30.0  # per page; then the page is extracted in-thread
+    extract_timeout_s: float = 30.0  # per page; then the page fails (crawl_extract.py)
 
 
 class CrawlEngine:
@@ -152,8 +158,13 @@ class CrawlEngine:
                 else:
                     log.info("run %s: %s", run_id, result)
                 continue
+            try:
+                self._process(state, memory, run, crawler, project, entry, result, pending)
+            except ExtractionFailed as error:  # its worker hung or crashed on it: one page
+                state.tally["pages_failed"] += 1
+                log.warning("run %s: %s", run_id, error)
+                continue
             state.tally["pages_ok"] += 1
-            self._process(state, memory, run, crawler, project, entry, result, pending)
         images = state.pending_images[: self.config.batch_images]
         state.pending_images = state.pending_images[self.config.batch_images :]
         state.batches += 1

@@ -10,15 +10,20 @@ Safe by construction:
 - off where multiprocessing cannot work: AWS Lambda (no /dev/shm, so no semaphores) or any
   machine where the pool fails to start: extraction then runs in the crawl thread, and the
   results are the same (tests/crawl/test_extract_pool.py compares both on every fixture);
-- a worker that crashes (BrokenProcessPool) or does not answer within `timeout_s` on a hostile
-  page costs that page nothing: the pool's processes are killed, the page (and any other page
-  the broken pool held) is analysed in the crawl thread, and `fallbacks` counts it; the next
-  page gets a fresh pool.
+- a page is never re-analysed in the crawl thread after a worker hung or crashed on it (a
+  page that hangs or kills the parser would then hang or kill the crawl step). A page whose
+  worker does not answer within `timeout_s` while no other page of the pool is unfinished
+  fails as a page: `ExtractionTimeout` (the engine counts it in pages_failed and goes on).
+  When the pool breaks (a worker died: BrokenProcessPool, culprit unknown) or times out
+  with other pages unfinished, its processes are killed and every page it still held is
+  re-run alone in a one-worker isolation pool, one page at a time: the innocent pages get
+  their analysis, the culprit fails alone (`ExtractionCrashed` / `ExtractionTimeout`).
+  `fallbacks` counts re-runs, `failures` failed pages; the next page gets a fresh pool.
 
 STUDIOLAB_EXTRACT_PROCESSES: unset = automatic, 0 = always in-thread, N = N workers (where
 multiprocessing works). Automatic: one worker per usable core in local mode with 2+ cores;
 in-thread with 1 core, on Lambda and in aws mode. Measured on 2 cores (bench/results/
-crawl.md): the pool costs ~+0.5 ms CPU per page of hand-over, so it pays when a core is
+crawl.md): the pool costs ~+0.3 ms CPU per page of hand-over, so it pays when a core is
 free (1.3x the in-thread pages/s on a quiet machine) and loses a little when other jobs
 already keep both cores busy (0.9x in an earlier run under load average ~4.5).
 """
@@ -31,22 +36,45 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, NoReturn
 
 from studiolab.crawl.discover import listing_links
 from studiolab.crawl.extract import extract_page
 from studiolab.crawl.extract.page import load_page
 from studiolab.crawl.links import site_links
 from studiolab.crawl.product import Extraction
+from studiolab.domain.errors import StudiolabError
 
 log = logging.getLogger(__name__)
 
 ENV_PROCESSES = "STUDIOLAB_EXTRACT_PROCESSES"
 DEFAULT_TIMEOUT_S = 30.0
+
+
+class ExtractionFailed(StudiolabError):
+    """A page's extraction worker hung or crashed on it: the page fails, the crawl goes on."""
+
+    code: ClassVar[str] = "extraction_failed"
+    title: ClassVar[str] = "extraction failed"
+
+    def __init__(self, url: str, detail: str = "") -> None:
+        self.url = url
+        message = f"{self.title}: {url}" + (f" ({detail})" if detail else "")
+        super().__init__(message, fields={"url": url})
+
+
+class ExtractionTimeout(ExtractionFailed):
+    code = "extraction_timeout"
+    title = "extraction timed out"
+
+
+class ExtractionCrashed(ExtractionFailed):
+    code = "extraction_crashed"
+    title = "extraction worker crashed"
 
 
 @dataclass
@@ -158,14 +186,26 @@ class ExtractPool:
         self.processes = max(0, processes)
         self.timeout_s = timeout_s
         self.worker = worker  # a module-level function (pickled by name), for tests
-        self.fallbacks = 0  # pages a crashed or hung worker left to the crawl thread
+        self.fallbacks = 0  # pages re-run alone after their pool broke or timed out
+        self.failures = 0  # pages failed: their worker hung or crashed on them
         self._pool: ProcessPoolExecutor | None = None
+        self._held: dict[ProcessPoolExecutor, set[Future[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
+        self._solo: ProcessPoolExecutor | None = None  # the isolation pool (one worker)
+        self._solo_lock = threading.Lock()
         self._disabled = self.processes == 0
 
     @property
     def enabled(self) -> bool:
         return not self._disabled
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        methods = multiprocessing.get_all_start_methods()
+        method = "forkserver" if "forkserver" in methods else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload([__name__])
+        return ProcessPoolExecutor(workers, mp_context=context)
 
     def _executor(self) -> ProcessPoolExecutor | None:
         with self._lock:
@@ -173,12 +213,7 @@ class ExtractPool:
                 return None
             if self._pool is None:
                 try:
-                    methods = multiprocessing.get_all_start_methods()
-                    method = "forkserver" if "forkserver" in methods else "spawn"
-                    context = multiprocessing.get_context(method)
-                    if method == "forkserver":
-                        context.set_forkserver_preload([__name__])
-                    self._pool = ProcessPoolExecutor(self.processes, mp_context=context)
+                    self._pool = self._new_executor(self.processes)
                 except (OSError, ImportError, NotImplementedError, ValueError) as error:
                     log.warning("extraction pool unavailable (%s): in-thread from now on", error)
                     self._disabled = True
@@ -203,7 +238,7 @@ class ExtractPool:
         pool = self._executor()
         if pool is not None:
             try:
-                return Pending(body, url, clean, pool.submit(self.worker, body, url, clean), pool)
+                future = pool.submit(self.worker, body, url, clean)
             except BrokenProcessPool:
                 self._discard(pool)
             except Exception as error:  # the workers cannot start here (e.g. no sockets)
@@ -211,24 +246,93 @@ class ExtractPool:
                 with self._lock:
                     self._disabled = True
                 self._discard(pool)
+            else:
+                with self._lock:
+                    self._prune()
+                    self._held.setdefault(pool, set()).add(future)
+                return Pending(body, url, clean, future, pool)
         return Pending(body, url, clean)
 
     def result(self, pending: Pending) -> PageAnalysis:
-        """The page's analysis: the worker's, else (no pool, crash, timeout) in-thread."""
-        if pending.future is not None:
+        """The page's analysis: the worker's; in-thread when it was never handed to a pool.
+        Raises ExtractionTimeout / ExtractionCrashed when a worker hung or died on this page
+        (see the module docstring: such a page is never re-analysed in this thread)."""
+        future, pool = pending.future, pending.pool
+        if future is None:
+            return analyse(pending.body, pending.url, pending.selectors)
+        try:
+            return PageAnalysis.from_payload(future.result(timeout=self.timeout_s))
+        except FutureTimeout:
+            alone = not self._others_unfinished(pool, future)
+            self._discard(pool)  # kill the hung worker (and its siblings)
+            if alone:
+                self._fail(pending, ExtractionTimeout(pending.url, f"{self.timeout_s:g} s"))
+            log.warning("extraction pool timed out, other pages unfinished: %s", pending.url)
+        except (BrokenProcessPool, CancelledError):
+            log.warning("extraction worker crashed holding %s", pending.url)
+            self._discard(pool)
+        except Exception:  # the worker raised: the in-thread run raises it again, or not
+            log.debug("extraction worker failed on %s", pending.url, exc_info=True)
+            return analyse(pending.body, pending.url, pending.selectors)
+        finally:
+            self._release(pool, future)
+        return self._alone(pending)
+
+    def _alone(self, pending: Pending) -> PageAnalysis:
+        """A page a broken (or timed-out) pool held: re-run alone in the one-worker
+        isolation pool, one page at a time, so a page that hangs or kills it fails alone."""
+        self.fallbacks += 1
+        with self._solo_lock:
+            if self._solo is None and not self._disabled:
+                try:
+                    self._solo = self._new_executor(1)
+                except (OSError, ImportError, NotImplementedError, ValueError) as problem:
+                    log.warning("isolation pool unavailable (%s)", problem)
+            solo = self._solo
+            if solo is None:  # no processes can be started any more: as without a pool
+                return analyse(pending.body, pending.url, pending.selectors)
+            failure: ExtractionFailed
             try:
-                return PageAnalysis.from_payload(pending.future.result(timeout=self.timeout_s))
-            except (BrokenProcessPool, FutureTimeout) as error:
-                self.fallbacks += 1
-                log.warning(
-                    "extraction worker %s on %s: analysed in-thread",
-                    "timed out" if isinstance(error, FutureTimeout) else "crashed",
-                    pending.url,
-                )
-                self._discard(pending.pool)
-            except Exception:  # anything else: the in-thread run raises it again, or not
-                log.debug("extraction worker failed on %s", pending.url, exc_info=True)
-        return analyse(pending.body, pending.url, pending.selectors)
+                future = solo.submit(self.worker, pending.body, pending.url, pending.selectors)
+                return PageAnalysis.from_payload(future.result(timeout=self.timeout_s))
+            except FutureTimeout:
+                failure = ExtractionTimeout(pending.url, f"{self.timeout_s:g} s, alone")
+            except (BrokenProcessPool, CancelledError):
+                failure = ExtractionCrashed(pending.url, "its worker process died, alone")
+            self._solo = None
+            with contextlib.suppress(Exception):
+                _kill(solo)
+        self._fail(pending, failure)
+
+    def _fail(self, pending: Pending, error: ExtractionFailed) -> NoReturn:
+        self.failures += 1
+        log.warning("%s", error)
+        raise error
+
+    def _others_unfinished(
+        self, pool: ProcessPoolExecutor | None, future: Future[dict[str, Any]]
+    ) -> bool:
+        with self._lock:
+            held = list(self._held.get(pool, ())) if pool is not None else []
+        return any(other is not future and not other.done() for other in held)
+
+    def _prune(self) -> None:
+        """Forget finished futures (only unfinished ones matter to a timeout) and the
+        entries of replaced pools, so pages never asked for (a batch that failed half-way)
+        are not kept. Called with the lock held."""
+        for pool in list(self._held):
+            held = self._held[pool]
+            held.difference_update([future for future in held if future.done()])
+            if not held and pool is not self._pool:
+                del self._held[pool]
+
+    def _release(self, pool: ProcessPoolExecutor | None, future: Future[dict[str, Any]]) -> None:
+        with self._lock:
+            held = self._held.get(pool) if pool is not None else None
+            if held is not None:
+                held.discard(future)
+                if not held and pool is not self._pool:
+                    del self._held[pool]  # type: ignore[arg-type]
 
     def _discard(self, pool: ProcessPoolExecutor | None) -> None:
         """Kill the current pool's workers (a hung one never returns); the next page starts
@@ -244,8 +348,11 @@ class ExtractPool:
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        with self._solo_lock:
+            solo, self._solo = self._solo, None
+        for executor in (pool, solo):
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:

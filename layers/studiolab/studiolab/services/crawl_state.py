@@ -8,6 +8,7 @@ million visited pages cost ~20 MB of JSON.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import Counter
@@ -23,6 +24,7 @@ STATE_VERSION = 1
 FrontierKind = Literal["page", "sitemap", "products_json"]
 
 
+@functools.lru_cache(maxsize=65536)  # pure; the engine asks it several times per URL
 def short_hash(url: str) -> str:
     return url_hash(url)[:16]
 

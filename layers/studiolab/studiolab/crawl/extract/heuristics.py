@@ -94,6 +94,10 @@ def _review_nodes(page: Page, limit: int = 100) -> list[Selector]:
     the XPath's semantics (document order, ASCII-only lower-casing of class + " " + id), in
     one pass over the elements instead of four translate() calls per element."""
     found: list[Selector] = []
+    if "review" not in page.lowered and "&#" not in page.text:
+        # Every match contains "review" in the source, or a numeric character reference
+        # (no named reference stands for an ASCII letter): this page has no review node.
+        return found
     for node in page.selector.root.iter():
         if not isinstance(node.tag, str):
             continue  # comments, processing instructions

@@ -16,6 +16,7 @@ structured data is what the shop publishes for search engines.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,21 @@ def _ordered(partials: Sequence[Partial], order: Iterable[str]) -> list[Partial]
 
 
 def _valid(name: str, value: Any) -> bool:
+    # Validation is a pure function of the value: strings and lists of strings (nearly every
+    # value) are checked once per process, not once per source and page (open_fields, merge).
+    if type(value) is str:
+        return _valid_plain(name, value)
+    if type(value) is list and all(type(item) is str for item in value):
+        return _valid_plain(name, tuple(value))
+    return _validate(name, value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _valid_plain(name: str, value: str | tuple[str, ...]) -> bool:
+    return _validate(name, list(value) if isinstance(value, tuple) else value)
+
+
+def _validate(name: str, value: Any) -> bool:
     try:
         Product.model_validate({name: value})
     except ValidationError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -106,6 +107,16 @@ def text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list | bool):
         return None
     raw = str(value)
+    if len(raw) <= _CACHED_TEXT:
+        return _clean_text(raw)
+    return _clean_text.__wrapped__(raw)
+
+
+_CACHED_TEXT = 300  # short strings repeat (labels, codes, names): cleaned once
+
+
+@functools.lru_cache(maxsize=16384)
+def _clean_text(raw: str) -> str | None:
     if "<" in raw:
         raw = remove_tags(raw)
     if "&" in raw:
@@ -192,6 +203,28 @@ def absolute_url(value: Any, base: str) -> str | None:
     raw = text(value)
     if raw is None or raw.startswith(("data:", "javascript:", "mailto:", "#", "blob:")):
         return None
+    if raw.startswith(("/", "http://", "https://")):
+        # An absolute-path ("/x"), network-path ("//host/x") or http(s) reference resolves
+        # the same against every URL of the base's scheme and host: resolved once per site
+        # (the same navigation links on every page), not once per page.
+        base = _origin(base) or base
+    return _resolve(raw, base)
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin(base: str) -> str | None:
+    """`scheme://host/` of an http(s) base URL; None for others (kept whole)."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}/"
+    return None
+
+
+@functools.lru_cache(maxsize=32768)  # pure; see absolute_url
+def _resolve(raw: str, base: str) -> str | None:
     try:
         joined = urljoin(base, raw.replace(" ", "%20"))
         parts = urlsplit(joined)

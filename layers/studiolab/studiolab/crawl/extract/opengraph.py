@@ -19,10 +19,10 @@ PREFIXES = ("og:", "product:", "twitter:")
 
 def meta_tags(page: Page) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = {}
-    for meta in page.selector.xpath("//meta[@content]")[:2000]:
-        key = (meta.attrib.get("property") or meta.attrib.get("name") or "").strip().lower()
+    for meta in page.selector.root.xpath("//meta[@content]")[:2000]:  # (lxml elements)
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
         if key.startswith(PREFIXES):
-            value = meta.attrib.get("content", "").strip()
+            value = meta.get("content", "").strip()
             if value:
                 tags.setdefault(key, []).append(value)
     return tags

@@ -59,6 +59,15 @@ class Page:
     def query(self) -> dict[str, str]:
         return dict(parse_qsl(urlsplit(self.url).query))
 
+    @property
+    def lowered(self) -> str:
+        """`text.lower()`, computed once (cheap "is this word on the page at all?" tests:
+        ASCII letters always lower to ASCII, so a miss is certain)."""
+        lowered = self.cache.get("lowered")
+        if lowered is None:
+            lowered = self.cache["lowered"] = self.text.lower()
+        return str(lowered)
+
     def canonical(self) -> str | None:
         href = self.selector.xpath(
             "//link[contains(concat(' ', normalize-space(translate(@rel, 'CANOIL', "

@@ -55,7 +55,10 @@ SIZE_OPTIONS = (
     "koko",
     "velikost",
 )
-_META = re.compile(r"\bvar\s+meta\s*=\s*")
+# `\bvar\s+meta\s*=\s*`, with the \b checked by hand: a leading \b keeps the regex engine
+# from its literal-prefix scan (30x slower over a page).
+_META = re.compile(r"var\s+meta\s*=\s*")
+_WORD = re.compile(r"\w")
 _CURRENCY = re.compile(r"Shopify\.currency\s*=\s*")
 
 
@@ -216,6 +219,8 @@ def _embedded_products(page: Page) -> list[dict[str, Any]]:
         candidates = [data] + (list(data.values()) if isinstance(data, dict) else [])
         found.extend(c for c in candidates if is_shopify_product(c))
     for match in _META.finditer(page.text):
+        if match.start() and _WORD.match(page.text, match.start() - 1):
+            continue  # (not at a word boundary)
         data = json_at(page.text, match.end())
         if isinstance(data, dict) and is_shopify_product(data.get("product")):
             found.append(data["product"])

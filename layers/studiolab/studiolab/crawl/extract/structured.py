@@ -99,6 +99,9 @@ def microdata_nodes(page: Page) -> list[dict[str, Any]]:
     if cached is not None:
         return list(cached)
     nodes: list[dict[str, Any]] = []
+    if "itemscope" not in page.lowered:  # no item without the attribute (names are ASCII)
+        page.cache["microdata"] = nodes
+        return []
     try:
         root = copy.deepcopy(page.selector.root)
         for img in root.xpath("//img[@itemprop] | //source[@itemprop]"):
