@@ -88,6 +88,8 @@ def test_step_failure_is_caught_and_recorded(
     assert run.error is not None
     assert run.error.code == "RuntimeError" and "shop exploded" in run.error.message
     assert context.workflows is not None
+    # FailRun records the run before the execution reaches its Fail state: wait for that.
+    assert wait_for_execution(context, run.execution_ref or "") == "FAILED"
     info = context.workflows.describe(run.execution_ref or "")
     assert info.status == "FAILED" and info.error == "CrawlFailed"
 
