@@ -26,7 +26,9 @@ from studiolab.services.items import NearColour
 
 app = Chalice(app_name="studiolab-api")
 api = Api(app)
-install_cors(app, deps.cors_origins)  # first: the outermost middleware (401s get CORS too)
+# CORS first: the outermost of the middlewares that shape replies (401s get CORS too); only
+# the request holder that Api(app) registered runs outside it.
+install_cors(app, deps.cors_origins)
 install_token_auth(app, deps.token)
 # Powertools on Lambda (JSON logs with the API Gateway request id, EMF metrics); a plain call
 # in `studiolab up`.

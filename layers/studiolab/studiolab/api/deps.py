@@ -4,6 +4,7 @@ Chalice handlers in functions/api/app.py."""
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -116,12 +117,15 @@ def item_page_json(
 ) -> str:
     """The `{"items": [...], "next": ...}` reply of an item listing as JSON (the hot path of
     GET .../items). The items were validated when the catalog loaded them, so they are
-    serialized as they are, in one pydantic-core pass over the list: no per-item dump,
-    re-validation or model construction. Without `thumbnails` an item has no `urls` and no
+    serialized as they are: no per-item dump to dicts, re-validation or model construction.
+    Each item's JSON is kept while the item object lives (the local catalog hands out the
+    same validated object for an unchanged stored document, see _ItemJson), so a page of
+    items served before is a join. Without `thumbnails` an item has no `urls` and no
     `thumbnail_url` key (both default to null in ItemOut); with them (?thumbnails=true: each
     item's signed URL, in order) every item carries `thumbnail_url`."""
     if thumbnails is None:
-        body = _ITEM_LIST.dump_json(items)
+        dump = _ITEM_JSON.dump
+        body = b"[" + b",".join([dump(item) for item in items]) + b"]"
     else:
         body = _ITEM_OUT_LIST.dump_json(
             [
@@ -133,5 +137,31 @@ def item_page_json(
     return f'{{"items":{body.decode()},"next":{tail}}}'
 
 
-_ITEM_LIST = TypeAdapter(list[Item])
+class _ItemJson:
+    """Item object -> its JSON (pydantic-core, as `TypeAdapter(list[Item])` writes each
+    element), remembered while the object lives: entries are keyed by id() and hold a weak
+    reference, whose callback drops the entry when the item is collected. Items are not
+    changed in place (the code base copies with `model_copy(update=...)`), so an object's JSON
+    does not change while it lives."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.KeyedRef[int, Item], bytes]] = {}
+        self._dump = TypeAdapter(Item).dump_json
+
+    def dump(self, item: Item) -> bytes:
+        key = id(item)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0]() is item:
+            return entry[1]
+        data = self._dump(item)
+        self._entries[key] = (weakref.KeyedRef(item, self._collected, key), data)
+        return data
+
+    def _collected(self, ref: weakref.KeyedRef[int, Item]) -> None:
+        entry = self._entries.get(ref.key)
+        if entry is not None and entry[0] is ref:  # not a newer object's entry
+            self._entries.pop(ref.key, None)
+
+
+_ITEM_JSON = _ItemJson()
 _ITEM_OUT_LIST = TypeAdapter(list[ItemOut])

@@ -13,10 +13,11 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel
 
 from studiolab.api.errors import Unauthorized, error_response, json_response
@@ -28,6 +29,11 @@ PUBLIC_PATHS = frozenset({"/health", "/docs", "/openapi.json"})
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
 Handler = Callable[..., Any]
+
+# The request being handled by this thread. Chalice keeps it in `app.current_request`, one
+# attribute of the app shared by every thread: in the threaded local server a handler read
+# there can see another concurrent request's query and body.
+_REQUEST: ContextVar[Request | None] = ContextVar("studiolab_api_request", default=None)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class Api:
 
     app: Chalice
     routes: list[RouteSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.app.register_middleware(_hold_request, "http")
 
     def route(
         self,
@@ -116,8 +125,18 @@ def _implied_errors(
     return implied
 
 
+def _hold_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Middleware: the request this call handles, for _parse (see _REQUEST). It only passes
+    the request on; the middlewares that shape replies (CORS, auth) run inside it."""
+    token = _REQUEST.set(event)
+    try:
+        return get_response(event)
+    finally:
+        _REQUEST.reset(token)
+
+
 def _parse(app: Chalice, spec: RouteSpec) -> dict[str, Any]:
-    request = app.current_request
+    request = _REQUEST.get() or app.current_request
     assert request is not None
     kwargs: dict[str, Any] = {}
     params = _query_params(request.query_params)

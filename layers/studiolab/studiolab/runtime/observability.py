@@ -212,18 +212,27 @@ def lambda_entry(*, correlation_id_path: str | None = None) -> Callable[[Handler
     off Lambda, call it plainly and drop its metrics (see the module docstring)."""
 
     def decorate(handler: Handler) -> Handler:
-        traced = tracer.capture_lambda_handler(
-            _request_id_fallback(handler), capture_response=False
-        )
-        measured = metrics.log_metrics(traced, capture_cold_start_metric=True)
-        instrumented = logger.inject_lambda_context(
-            measured, correlation_id_path=correlation_id_path, clear_state=True
-        )
+        # Built on the first call on Lambda, not here: Chalice's ConvertToMiddleware decorates
+        # the handler again for every request, and off Lambda the stack is never used.
+        instrumented: Callable[[Any, Any], Any] | None = None
+
+        def build() -> Callable[[Any, Any], Any]:
+            traced = tracer.capture_lambda_handler(
+                _request_id_fallback(handler), capture_response=False
+            )
+            measured = metrics.log_metrics(traced, capture_cold_start_metric=True)
+            wrapped: Callable[[Any, Any], Any] = logger.inject_lambda_context(
+                measured, correlation_id_path=correlation_id_path, clear_state=True
+            )
+            return wrapped
 
         @functools.wraps(handler)
         def entry(event: Any, context: Any) -> Any:
+            nonlocal instrumented
             try:
                 if context is not None and on_lambda():
+                    if instrumented is None:
+                        instrumented = build()
                     return instrumented(event, context)
                 return handler(event, context)
             finally:

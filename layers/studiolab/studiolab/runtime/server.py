@@ -4,10 +4,12 @@ plus the worker threads of the durable job table."""
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import mimetypes
 import shutil
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,24 @@ class LocalServer(ThreadingHTTPServer):
 class RequestHandler(BaseHTTPRequestHandler):
     server: LocalServer
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: a reply is sent when it is written (in one write, see _send), never held
+    # back by Nagle's algorithm waiting for the client's (delayed) ACK of the previous one.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.INFO):  # called for every reply: format only if logged
+            log.info("%s %s", self.address_string(), format % args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, formatted once per second (the same text http.server writes)."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        global _date_cache
+        second = int(time.time())
+        cached = _date_cache
+        if cached[0] != second:
+            cached = _date_cache = (second, email.utils.formatdate(second, usegmt=True))
+        return cached[1]
 
     # -- dispatch -----------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -207,11 +224,22 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send(status, {"Content-Type": "application/json"}, body)
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Status line, headers and body in one socket write (one sendall, not two)."""
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() != "content-length":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        buffer: list[bytes] | None = getattr(self, "_headers_buffer", None)
+        if self.command == "HEAD" or not body or buffer is None:  # buffer: None on HTTP/0.9
+            self.end_headers()
+            if self.command != "HEAD" and body:
+                self.wfile.write(body)
+            return
+        buffer += (b"\r\n", body)
+        data = b"".join(buffer)
+        buffer.clear()
+        self.wfile.write(data)
+
+
+_date_cache: tuple[int, str] = (0, "")
