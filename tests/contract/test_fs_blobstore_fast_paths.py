@@ -19,13 +19,13 @@ from typing import Any
 
 import pytest
 
-from studiolab.adapters.local import fs_blobstore
+from studiolab.adapters.local import fs_io
 from studiolab.adapters.local.fs_blobstore import INTERNAL_DIR, FilesystemBlobStore
 from studiolab.adapters.local.url_signer import UrlSigner
 from studiolab.domain.errors import Forbidden, NotFound
 from tests.contract.blob_fixtures import FakeClock
 
-CHUNK = fs_blobstore.COPY_CHUNK
+CHUNK = fs_io.COPY_CHUNK
 
 
 def md5_etag(data: bytes) -> str:
@@ -201,18 +201,18 @@ def test_big_put_stream_holds_a_bounded_number_of_buffers(
     store: FilesystemBlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made: list[int] = []
-    original = fs_blobstore._Hasher.free_buffer
+    original = fs_io._Hasher.free_buffer
 
     def counting(self: Any) -> memoryview:
         buffer = original(self)
         made.append(id(buffer.obj))
         return buffer
 
-    monkeypatch.setattr(fs_blobstore._Hasher, "free_buffer", counting)
+    monkeypatch.setattr(fs_io._Hasher, "free_buffer", counting)
     data = os.urandom(20 * CHUNK)
     info = store.put_stream("exports/x.zip", Raw(data, CHUNK))  # type: ignore[arg-type]
     assert info.etag == md5_etag(data)
-    assert len(set(made)) <= fs_blobstore.HASH_BUFFERS
+    assert len(set(made)) <= fs_io.HASH_BUFFERS
 
 
 def test_big_put_stream_starts_writeback_behind_itself(
@@ -224,8 +224,8 @@ def test_big_put_stream_starts_writeback_behind_itself(
         assert os.fstat(fd).st_size >= offset + length  # only ranges already written
         advised.append((offset, length))
 
-    monkeypatch.setattr(fs_blobstore, "_fadvise", fadvise)
-    monkeypatch.setattr(fs_blobstore, "WRITEBACK_STEP", 2 * CHUNK)
+    monkeypatch.setattr(fs_io, "_fadvise", fadvise)
+    monkeypatch.setattr(fs_io, "WRITEBACK_STEP", 2 * CHUNK)
     data = os.urandom(7 * CHUNK + 5)
     info = store.put_stream("exports/x.zip", Raw(data, CHUNK))  # type: ignore[arg-type]
     assert info.etag == md5_etag(data) and store.get("exports/x.zip") == data
