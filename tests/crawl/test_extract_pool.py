@@ -254,6 +254,7 @@ def test_a_crawl_goes_on_past_pages_that_crash_or_hang_their_worker(
     finally:
         hostile.close()
     assert summary.error is None
+    assert hostile.enabled, "the hostile pool never started: extraction ran in-thread"
     assert summary.pages_failed == 2 and summary.items == 38  # 0003 crashed, 0005 hung
     sources = {str(row["source"]) for row in summary.rows}
     assert not any(source.endswith(("-0003", "-0005")) for source in sources)

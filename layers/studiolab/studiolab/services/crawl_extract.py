@@ -235,17 +235,23 @@ class ExtractPool:
     def submit(self, body: bytes, url: str, selectors: Mapping[str, str] | None) -> Pending:
         """Hand a page to a worker (thread-safe; called from the fetch threads)."""
         clean = dict(selectors) if selectors else None
-        pool = self._executor()
-        if pool is not None:
+        # Two tries: a pool another thread just shut down (a crash elsewhere) or a worker that
+        # failed to start once gets a fresh pool; failing twice means workers cannot start
+        # here (e.g. no sockets for the forkserver), and extraction stays in-thread.
+        for attempt in range(2):
+            pool = self._executor()
+            if pool is None:
+                break
             try:
                 future = pool.submit(self.worker, body, url, clean)
             except BrokenProcessPool:
                 self._discard(pool)
-            except Exception as error:  # the workers cannot start here (e.g. no sockets)
-                log.warning("extraction pool unavailable (%r): in-thread from now on", error)
-                with self._lock:
-                    self._disabled = True
+            except Exception as error:
                 self._discard(pool)
+                if attempt == 1:
+                    log.warning("extraction pool unavailable (%r): in-thread from now on", error)
+                    with self._lock:
+                        self._disabled = True
             else:
                 with self._lock:
                     self._prune()
