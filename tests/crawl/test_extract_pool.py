@@ -15,7 +15,7 @@ import pytest
 
 from studiolab.demo import DemoShop, start_demo_shop
 from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
-from studiolab.services import crawl_extract
+from studiolab.services import crawl_engine, crawl_extract
 from studiolab.services.crawl_extract import (
     ExtractionCrashed,
     ExtractionTimeout,
@@ -246,7 +246,9 @@ def test_a_crawl_goes_on_past_pages_that_crash_or_hang_their_worker(
     shop: DemoShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hostile = ExtractPool(2, timeout_s=2, worker=demo_hostile_worker)
-    monkeypatch.setattr(crawl_extract, "_shared", {(2, 30.0): hostile})
+    # The engine gets this pool whatever the environment says about multiprocessing (the
+    # choice of pool is tested above; this test is about pages that break their worker).
+    monkeypatch.setattr(crawl_engine, "shared_pool", lambda processes, timeout_s: hostile)
     monkeypatch.setenv("STUDIOLAB_EXTRACT_PROCESSES", "2")
     options = CrawlOptions(delay_s=0, concurrency=4, allow_hosts=("127.0.0.1",), images=False)
     try:
