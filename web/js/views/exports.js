@@ -19,7 +19,7 @@ export async function renderExports(panel, project, route, signal) {
   let working = true;
 
   async function refresh() {
-    if (!working && document.visibilityState === "visible" && body.childElementCount) return;
+    if (!working && body.childElementCount) return;
     const page = await api(`/v1/projects/${project.id}/exports`, { query: { limit: 50 }, signal });
     working = page.items.some((exported) => WORKING.has(exported.status));
     summary.textContent = page.items.length

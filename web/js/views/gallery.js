@@ -144,7 +144,8 @@ export async function renderGallery(panel, project, route, signal) {
   async function checkForNew() {
     if (loading) return;
     const mine = generation;
-    const page = await api(`/v1/projects/${project.id}/items`, { query: { ...filters, thumbnails: true, limit: PAGE }, signal });
+    // Only ids are compared here: no signed thumbnail URLs (reset() loads the real page).
+    const page = await api(`/v1/projects/${project.id}/items`, { query: { ...filters, limit: PAGE }, signal });
     if (mine !== generation) return;
     const unseen = page.items.filter((item) => !cards.has(item.id));
     if (!unseen.length) return;

@@ -18,8 +18,9 @@ export async function renderItem(root, route, signal) {
 
   // The mask is a black/white PNG the size of the image: multiplied over the cut-out it
   // darkens every pixel that is not of the chosen colour (no CORS needed, unlike canvas).
+  const maskHint = urls.masks.length ? "Point at or select a colour to see where it is." : "";
   const mask = h("img", { class: "mask-overlay", alt: "", hidden: true, "data-testid": "mask-overlay" });
-  const maskCaption = h("p", { class: "muted", "aria-live": "polite" }, urls.masks.length ? "Point at or select a colour to see where it is." : "");
+  const maskCaption = h("p", { class: "muted", "aria-live": "polite" }, maskHint);
   const stage = h(
     "figure",
     { class: "stage checker" },
@@ -32,7 +33,7 @@ export async function renderItem(root, route, signal) {
   const showMask = (index) => {
     if (index === null || !urls.masks[index]) {
       mask.hidden = true;
-      maskCaption.textContent = urls.masks.length ? "Point at or select a colour to see where it is." : "";
+      maskCaption.textContent = maskHint;
       return;
     }
     mask.src = urls.masks[index];
