@@ -4,6 +4,7 @@ ever downloaded: `executable_path` points at /usr/bin/chromium) against a real
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +120,27 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
 def shot(page: object, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def call(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One API request (JSON in and out) beside the browser, e.g. to set up or to compare."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{stack.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        raw = reply.read()
+    return json.loads(raw) if raw else None
+
+
+def wait_for_field(
+    stack: Stack, path: str, field: str, done: set[str], timeout_s: float
+) -> dict[str, Any]:
+    """GET `path` until its `field` is one of `done`; the last document."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        document: dict[str, Any] = call(stack, "GET", path)
+        if document[field] in done:
+            return document
+        time.sleep(0.5)
+    raise AssertionError(f"{path}: {field} not in {sorted(done)} after {timeout_s} s")

@@ -8,23 +8,17 @@ import io
 import json
 import re
 import time
-import urllib.request
 import uuid
 import zipfile
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Stack, shot
+from tests.browser.conftest import Stack, call, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CRAWL_TIMEOUT_S = 180
-
-
-def api_get(stack: Stack, path: str) -> Any:
-    with urllib.request.urlopen(f"{stack.url}{path}", timeout=10) as reply:
-        return json.load(reply)
 
 
 def create_project(page: Any, stack: Stack, name: str, data_type: str = "image") -> None:
@@ -122,7 +116,8 @@ def test_crawl_watch_filter_open_and_export(page: Any, stack: Stack) -> None:
         )
         assert any(f"({basic.group(1)})" in t for t in titles), titles
     project_id = page.url.split("/projects/")[1].split("/")[0]
-    listed = api_get(stack, f"/v1/projects/{project_id}/items?colour={basic.group(1)}&limit=200")
+    query = f"colour={basic.group(1)}&limit=200"
+    listed = call(stack, "GET", f"/v1/projects/{project_id}/items?{query}")
     assert shown.count() == len(listed["items"])
     shot(page, "04-gallery-filtered")
 

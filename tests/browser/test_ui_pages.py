@@ -4,8 +4,6 @@ errors shown in words, uploads that appear once processed, and the text table wi
 from __future__ import annotations
 
 import io
-import json
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import Stack, shot
+from tests.browser.conftest import Stack, call, shot, wait_for_field
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,16 +25,6 @@ UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, tex
     return !name;
   })
   .map(el => el.outerHTML.slice(0, 120))"""
-
-
-def call(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"{stack.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        raw = reply.read()
-    return json.loads(raw) if raw else None
 
 
 def new_project(stack: Stack, data_type: str = "image") -> dict[str, Any]:
@@ -161,13 +149,8 @@ def test_uploaded_images_appear_and_get_processed(page: Any, stack: Stack) -> No
 
 
 def wait_for_run(stack: Stack, run_id: str, timeout_s: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        run: dict[str, Any] = call(stack, "GET", f"/v1/runs/{run_id}")
-        if run["status"] in {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}:
-            return run
-        time.sleep(0.5)
-    raise AssertionError(f"run {run_id} did not end")
+    ended = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
+    return wait_for_field(stack, f"/v1/runs/{run_id}", "status", ended, timeout_s)
 
 
 def test_text_project_lists_texts_and_searches_them(page: Any, stack: Stack) -> None:
@@ -263,13 +246,7 @@ def test_items_arriving_elsewhere_are_offered_not_pushed(page: Any, stack: Stack
 
 
 def wait_until_done(stack: Stack, item_id: str, timeout_s: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        item: dict[str, Any] = call(stack, "GET", f"/v1/items/{item_id}")
-        if item["state"] in {"done", "failed"}:
-            return item
-        time.sleep(0.5)
-    raise AssertionError(f"item {item_id} was not processed")
+    return wait_for_field(stack, f"/v1/items/{item_id}", "state", {"done", "failed"}, timeout_s)
 
 
 def test_export_what_i_see_keeps_the_near_colour_filter(page: Any, stack: Stack) -> None:
