@@ -64,6 +64,17 @@ def watch_run(card: Any, timeout_s: float = CRAWL_TIMEOUT_S) -> tuple[list[str],
     raise AssertionError(f"the run did not end in {timeout_s} s; states seen {states}")
 
 
+def wait_for_pipeline(stack: Stack, project_id: str, timeout_s: float) -> None:
+    """Until no item of the project is pending or processing in the image pipeline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        items = call(stack, "GET", f"/v1/projects/{project_id}/items?limit=200")["items"]
+        if items and all(item["state"] not in ("pending", "processing") for item in items):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the image pipeline did not finish in {timeout_s} s")
+
+
 def test_crawl_watch_filter_open_and_export(page: Any, stack: Stack) -> None:
     name = f"Flare skirts {uuid.uuid4().hex[:6]}"
     create_project(page, stack, name)
@@ -83,7 +94,11 @@ def test_crawl_watch_filter_open_and_export(page: Any, stack: Stack) -> None:
     history.first.wait_for()
     assert history.count() == 1 and "SUCCEEDED" in history.first.inner_text()
 
-    # Gallery: thumbnails with palette swatches once the image pipeline has run.
+    # Gallery: thumbnails with palette swatches once the image pipeline has run. Wait for
+    # the pipeline to finish every item first: the gallery offers items that finish later as
+    # "N new" instead of adding them, so the colour-filter comparison below would race it.
+    project_id = page.url.split("/projects/")[1].split("/")[0]
+    wait_for_pipeline(stack, project_id, timeout_s=CRAWL_TIMEOUT_S)
     page.get_by_role("link", name="Gallery").click()
     gallery = page.get_by_test_id("gallery")
     done = gallery.locator("li.item-card[data-state='done']")
@@ -115,7 +130,6 @@ def test_crawl_watch_filter_open_and_export(page: Any, stack: Stack) -> None:
             .evaluate_all("spans => spans.map(s => s.title)")
         )
         assert any(f"({basic.group(1)})" in t for t in titles), titles
-    project_id = page.url.split("/projects/")[1].split("/")[0]
     query = f"colour={basic.group(1)}&limit=200"
     listed = call(stack, "GET", f"/v1/projects/{project_id}/items?{query}")
     assert shown.count() == len(listed["items"])
