@@ -3,8 +3,9 @@
   the path component by component: the traversal guard must stay exactly as strict, with or
   without /proc (both variants run here), and a planted FIFO must not stall a read;
 - stream() stops at the size it opened without a read() to see EOF: same bytes as before;
-- a big put_stream hashes in a helper thread and starts writeback early: the ETag is still
-  the MD5 of the bytes, failures leave nothing and no thread behind."""
+- put_stream hashes an object only up to S3's multipart threshold (past it the ETag has S3's
+  multipart shape and changes with every rewrite) and starts writeback early; a failure
+  leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -170,19 +172,57 @@ class Raw(io.RawIOBase):
         return count
 
 
-def md5_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name == "blob-md5"]
+LIMIT = fs_io.STREAM_MD5_LIMIT
+SIZES = [0, 10, CHUNK - 1, CHUNK, CHUNK + 1, LIMIT - 1, LIMIT]
 
 
-@pytest.mark.parametrize("size", [0, 10, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 9 * CHUNK + 12345])
-def test_big_put_stream_etag_is_the_md5(store: FilesystemBlobStore, size: int) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_put_stream_up_to_the_multipart_threshold_has_the_md5_etag(
+    store: FilesystemBlobStore, size: int
+) -> None:
     data = os.urandom(size)
     for step in (CHUNK, 300_001):
         info = store.put_stream("exports/x.zip", Raw(data, step))  # type: ignore[arg-type]
         assert (info.size, info.etag) == (size, md5_etag(data))
         assert store.head("exports/x.zip").etag == info.etag
         assert store.get("exports/x.zip") == data
-    assert md5_threads() == []
+    # the read()-only path (no readinto) agrees
+    assert store.put_stream("exports/y.zip", io.BytesIO(data)).etag == md5_etag(data)
+
+
+@pytest.mark.parametrize("size", [LIMIT + 1, 2 * LIMIT + 12345])
+def test_put_stream_past_the_threshold_has_a_multipart_etag_that_changes_on_rewrite(
+    store: FilesystemBlobStore, size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[int] = []
+    real_md5 = hashlib.md5
+
+    class CountingMd5:  # how many bytes of the object went through MD5
+        def __init__(self, data: bytes = b"", **kwargs: Any) -> None:
+            self._md5 = real_md5(data, **kwargs)
+
+        def update(self, data: Any) -> None:
+            hashed.append(len(data))
+            self._md5.update(data)
+
+        def hexdigest(self) -> str:
+            return self._md5.hexdigest()
+
+    data = os.urandom(size)
+    etags = set()
+    for step, source in ((CHUNK, Raw(data, CHUNK)), (None, io.BytesIO(data))):
+        hashed.clear()
+        monkeypatch.setattr(hashlib, "md5", CountingMd5)
+        info = store.put_stream("exports/x.zip", source)  # type: ignore[arg-type]
+        monkeypatch.setattr(hashlib, "md5", real_md5)
+        parts = -(-size // LIMIT)
+        assert re.fullmatch(rf'"[0-9a-f]{{32}}-{parts}"', info.etag), (step, info.etag)
+        assert info.etag != md5_etag(data)
+        assert sum(hashed) <= LIMIT  # the bytes past the threshold were not hashed
+        assert store.head("exports/x.zip").etag == info.etag
+        assert store.get("exports/x.zip") == data
+        etags.add(info.etag)
+    assert len(etags) == 2  # the same bytes written again: a new object, a new ETag
 
 
 def test_big_put_stream_failing_midway_leaves_nothing(store: FilesystemBlobStore) -> None:
@@ -194,25 +234,6 @@ def test_big_put_stream_failing_midway_leaves_nothing(store: FilesystemBlobStore
         )
     assert not store.exists("exports/x.zip")
     assert os.listdir(store.root / INTERNAL_DIR / "tmp") == []
-    assert md5_threads() == []
-
-
-def test_big_put_stream_holds_a_bounded_number_of_buffers(
-    store: FilesystemBlobStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    made: list[int] = []
-    original = fs_io._Hasher.free_buffer
-
-    def counting(self: Any) -> memoryview:
-        buffer = original(self)
-        made.append(id(buffer.obj))
-        return buffer
-
-    monkeypatch.setattr(fs_io._Hasher, "free_buffer", counting)
-    data = os.urandom(20 * CHUNK)
-    info = store.put_stream("exports/x.zip", Raw(data, CHUNK))  # type: ignore[arg-type]
-    assert info.etag == md5_etag(data)
-    assert len(set(made)) <= fs_io.HASH_BUFFERS
 
 
 def test_big_put_stream_starts_writeback_behind_itself(

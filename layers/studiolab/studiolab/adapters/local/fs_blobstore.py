@@ -19,6 +19,10 @@ Layout and guarantees:
 - A meta file records the inode, size and mtime of the file it describes and is ignored when
   they differ (crash between meta and data, concurrent writers, files dropped in by hand):
   the etag is then recomputed and the content type guessed from the key, as S3 would.
+- ETags: the MD5 of the bytes, as S3 gives a single-part upload - except for put_stream
+  objects over 8 MB, which S3 (multipart) gives an ETag that is not the MD5; here they get
+  the same `"<hex>-<parts>"` shape from the file's identity, so an export's zip is not hashed.
+  Recomputed after a lost meta file, an ETag is the MD5 again (a changed ETag: a cache miss).
 
 Filesystem limits S3 does not have: an object `a` and an object `a/b` cannot both exist
 (Conflict); on case-insensitive filesystems `A` and `a` are the same object.
@@ -32,6 +36,7 @@ import io
 import json
 import os
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -49,11 +54,13 @@ from studiolab.adapters.local.fs_io import (
     _READ_FLAGS,
     COPY_CHUNK,
     NAME_MAX,
+    STREAM_MD5_LIMIT,
     _copy_into,
     _fd_paths_work,
     _inside,
     _md5_etag,
     _mtime,
+    _multipart_etag,
     _opened_path,
     _os_errors,
     _own_readinto,
@@ -129,8 +136,10 @@ class FilesystemBlobStore:
     ) -> BlobInfo:
         readinto = _own_readinto(source)
         if readinto is not None:  # a raw stream: fill one reused buffer, no bytes per chunk
-            return self._write(key, None, content_type, readinto=readinto)
-        return self._write(key, source.read, content_type)
+            return self._write(
+                key, None, content_type, readinto=readinto, md5_limit=STREAM_MD5_LIMIT
+            )
+        return self._write(key, source.read, content_type, md5_limit=STREAM_MD5_LIMIT)
 
     def delete(self, key: str) -> None:
         self._delete(self._path(key), key)
@@ -350,9 +359,12 @@ class FilesystemBlobStore:
         content_type: str | None,
         *,
         readinto: _ReadInto | None = None,
+        md5_limit: int | None = None,
     ) -> BlobInfo:
         """Copy `read` (chunks of at most COPY_CHUNK bytes) or `readinto` (one reused
-        COPY_CHUNK buffer) into the object, atomically."""
+        COPY_CHUNK buffer) into the object, atomically. The ETag is the MD5 of the bytes
+        unless the object is over `md5_limit` (put_stream: S3's multipart threshold), when
+        it is S3's multipart shape made from the file's identity (fs_io._multipart_etag)."""
         target = self._path(key)
         content_type = default_content_type(key, content_type)
         # Our own I/O failures (disk full, permissions) become BackendError; the source's
@@ -362,21 +374,26 @@ class FilesystemBlobStore:
         temp = Path(temp_name)
         try:
             digest = hashlib.md5(usedforsecurity=False)
+            limit = sys.maxsize if md5_limit is None else md5_limit
             with os.fdopen(fd, "wb") as out:
                 if readinto is not None:
-                    _copy_into(readinto, digest, out.fileno(), key)
+                    hashed = _copy_into(readinto, digest, out.fileno(), key, md5_limit=limit)
                 else:
                     assert read is not None
+                    written = 0
                     while chunk := read(COPY_CHUNK):
-                        digest.update(chunk)
+                        written += len(chunk)
+                        if written <= limit:
+                            digest.update(chunk)
                         with _os_errors(key):
                             out.write(chunk)
+                    hashed = written <= limit
                 with _os_errors(key):
                     out.flush()
                     os.fsync(out.fileno())
             with _os_errors(key):
                 st = temp.stat()
-                etag = f'"{digest.hexdigest()}"'
+                etag = f'"{digest.hexdigest()}"' if hashed else _multipart_etag(st)
                 self._write_meta(
                     key, _Meta(etag, content_type, st.st_size, st.st_mtime_ns, st.st_ino)
                 )

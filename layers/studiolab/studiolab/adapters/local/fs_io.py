@@ -1,5 +1,5 @@
 """Low-level file I/O of FilesystemBlobStore (fs_blobstore.py): directory walks, the
-fd-based path check, the copy loop with MD5 in a second thread and early writeback,
+fd-based path check, the copy loop (MD5 while the object is small, early writeback),
 OS error mapping. Split out to keep each module readable; nothing here knows about keys
 beyond naming them in errors."""
 
@@ -9,8 +9,6 @@ import contextlib
 import hashlib
 import io
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,11 @@ from studiolab.domain.errors import (
 )
 
 COPY_CHUNK = 1 << 20
-HASH_BUFFERS = 4  # buffers in flight between a big put_stream's writer and its MD5 thread
+# A streamed write is hashed while it is at most this big: S3 (and the S3 adapter, whose
+# multipart threshold this is) gives a streamed object past 8 MB a multipart ETag that is not
+# the MD5 of its bytes, so no caller can rely on one, and hashing an export's whole zip cost
+# a third of its CPU time.
+STREAM_MD5_LIMIT = 8 << 20
 WRITEBACK_STEP = 16 << 20  # a big put_stream starts writeback every so many bytes
 _fadvise = getattr(os, "posix_fadvise", None)
 _DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 0)
@@ -120,29 +122,30 @@ def _own_readinto(source: BinaryIO) -> _ReadInto | None:
     return None
 
 
-def _copy_into(readinto: _ReadInto, digest: hashlib._Hash, fd: int, key: str) -> None:
-    """Source -> fd in one pass, chunks of COPY_CHUNK bytes into reused buffers (no allocation
-    per chunk). The first chunk is hashed here; from the second on (a big object: an export's
-    zip) a helper thread hashes each buffer while this thread writes it and reads the next,
-    so the MD5 is off the copy's path (MD5, read and write all release the GIL). The source's
-    errors propagate as they are, ours are BackendError."""
-    first = memoryview(bytearray(COPY_CHUNK))
-    count = _fill(readinto, first, key)
-    if not count:
-        return
-    digest.update(first[:count])
-    _write_all(fd, first[:count], key)
-    hashed = count
-    count = _fill(readinto, first, key)
-    if not count:
-        return
-    with _Hasher(digest, fd, written=hashed) as hasher:
-        buffer = first
-        while count:
-            _write_all(fd, buffer[:count], key)
-            hasher.hand_over(buffer, count)  # hashed by the helper while we go on
-            buffer = hasher.free_buffer()
-            count = _fill(readinto, buffer, key)
+def _copy_into(
+    readinto: _ReadInto, digest: hashlib._Hash, fd: int, key: str, *, md5_limit: int
+) -> bool:
+    """Source -> fd in one pass through one reused COPY_CHUNK buffer (no allocation per
+    chunk). `digest` is fed while the object is at most `md5_limit` bytes; True if it covers
+    the whole object. Every WRITEBACK_STEP bytes the kernel is asked to start writing back
+    what is already written (posix_fadvise DONTNEED starts writeback of dirty pages without
+    waiting and drops only clean ones), so the final fsync - still the only durability point
+    - has less left. The source's errors propagate as they are, ours are BackendError."""
+    buffer = memoryview(bytearray(COPY_CHUNK))
+    written = flushed = 0
+    hashed = True
+    while count := _fill(readinto, buffer, key):
+        chunk = buffer[:count]
+        if hashed and written + count > md5_limit:
+            hashed = False
+        if hashed:
+            digest.update(chunk)
+        _write_all(fd, chunk, key)
+        written += count
+        if written - flushed >= WRITEBACK_STEP:
+            _start_writeback(fd, flushed, written - flushed)
+            flushed = written
+    return hashed
 
 
 def _fill(readinto: _ReadInto, view: memoryview, key: str) -> int:
@@ -158,69 +161,19 @@ def _write_all(fd: int, chunk: memoryview, key: str) -> None:
             chunk = chunk[os.write(fd, chunk) :]
 
 
-class _Hasher:
-    """Feeds `digest` in a helper thread, in hand-over order. Buffers circulate: the writer
-    hands a filled one over and takes a free one (a new one while fewer than HASH_BUFFERS
-    exist, else the next the helper has finished with), so at most HASH_BUFFERS * COPY_CHUNK
-    bytes are held. Leaving the `with` block waits for the helper, so the digest is complete
-    (or, after an error, no longer touched).
-
-    Every WRITEBACK_STEP bytes the helper also asks the kernel to start writing back what is
-    already written (posix_fadvise DONTNEED: starts writeback of dirty pages without waiting,
-    drops only clean ones), so the final fsync has less left to wait for. Durability still
-    comes from that fsync alone."""
-
-    def __init__(self, digest: hashlib._Hash, fd: int, *, written: int) -> None:
-        self._digest = digest
-        self._fd = fd
-        self._hashed = written  # bytes of the object hashed so far (all written already)
-        self._flushed = 0
-        self._filled: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
-        self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
-        self._buffers = 1
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="blob-md5", daemon=True)
-
-    def __enter__(self) -> _Hasher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._filled.put(None)
-        self._thread.join()
-        if self._failure is not None and exc[0] is None:
-            raise self._failure
-
-    def hand_over(self, buffer: memoryview, count: int) -> None:
-        self._filled.put((buffer, count))
-
-    def free_buffer(self) -> memoryview:
-        if self._buffers < HASH_BUFFERS:
-            try:
-                return self._free.get_nowait()
-            except queue.Empty:
-                self._buffers += 1
-                return memoryview(bytearray(COPY_CHUNK))
-        return self._free.get()
-
-    def _run(self) -> None:
-        while (job := self._filled.get()) is not None:
-            buffer, count = job
-            if self._failure is None:
-                try:
-                    self._digest.update(buffer[:count])
-                    self._hashed += count
-                    self._start_writeback()
-                except BaseException as error:  # keep draining: the writer must not block
-                    self._failure = error
-            self._free.put(buffer)
-
-    def _start_writeback(self) -> None:
-        if _fadvise is None or self._hashed - self._flushed < WRITEBACK_STEP:
-            return
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    if _fadvise is not None:
         with contextlib.suppress(OSError):  # advice only
-            _fadvise(self._fd, self._flushed, self._hashed - self._flushed, _DONTNEED)
-        self._flushed = self._hashed
+            _fadvise(fd, offset, length, _DONTNEED)
+
+
+def _multipart_etag(st: os.stat_result) -> str:
+    """The ETag of a streamed object past STREAM_MD5_LIMIT: S3's multipart shape
+    (`"<32 hex>-<parts>"`, parts of 8 MB), made from the file's identity (inode, mtime,
+    size) instead of its bytes, so a rewrite always gets a new one."""
+    identity = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}".encode()
+    parts = -(-st.st_size // STREAM_MD5_LIMIT)
+    return f'"{hashlib.md5(identity, usedforsecurity=False).hexdigest()}-{parts}"'
 
 
 def _md5_etag(read: _Read) -> str:
