@@ -31,6 +31,17 @@ def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_api_concurrency_must_be_a_positive_number(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("STUDIOLAB_API_CONCURRENCY", value)
+    with pytest.raises(ConfigError, match="STUDIOLAB_API_CONCURRENCY"):
+        load_settings()
+    monkeypatch.setenv("STUDIOLAB_API_CONCURRENCY", "2")
+    assert load_settings().api_concurrency == 2
+
+
 def test_aws_mode_needs_table_and_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STUDIOLAB_MODE", "aws")
     monkeypatch.delenv("STUDIOLAB_TABLE_NAME", raising=False)

@@ -61,6 +61,7 @@ class LocalStack:
                 blobs=self.context.blobs,
                 web_dir=self.settings.web_dir or DEFAULT_WEB_DIR,
                 max_upload_bytes=self.settings.max_upload_bytes,
+                api_concurrency=self.settings.api_concurrency,
             )
         except BaseException:
             self.server.server_close()

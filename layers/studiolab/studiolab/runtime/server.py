@@ -1,14 +1,23 @@
 """The local server of `studiolab up`: one process serving the Chalice API (through Chalice's
 LocalGateway, so routes are the same as on API Gateway), the static UI, and signed blob URLs;
-plus the worker threads of the durable job table."""
+plus the worker threads of the durable job table.
+
+One thread per connection reads requests and writes replies (socket waits, GIL released), but
+at most `api_concurrency` of them run the API app at a time, admitted first come first served
+(FifoGate). The app is CPU work under one GIL: 50 connection threads all inside it hand the
+GIL around in no particular order, so every request is slower and the unlucky ones much
+slower (items list, 50 back-to-back clients: p95 63 ms, 1,420 req/s; behind a 4-slot gate
+37 ms, 1,690 req/s - bench/results/api-list.md)."""
 
 from __future__ import annotations
 
+import collections
 import email.utils
 import json
 import logging
 import mimetypes
 import shutil
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +40,36 @@ def load_api_app(path: Path = API_APP_PATH) -> Any:
     return load_module(path).app
 
 
+class FifoGate:
+    """At most `slots` holders at once; the others wait and are let in in arrival order (a
+    leaving holder hands its slot straight to the longest waiter, so a newcomer cannot
+    overtake it, unlike a Semaphore)."""
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("a gate needs at least one slot")
+        self._free = slots
+        self._lock = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder that hands us its slot
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._free += 1
+
+
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -42,8 +81,17 @@ class LocalServer(ThreadingHTTPServer):
         self.blobs: Any = None
         self.web_dir: Path = DEFAULT_WEB_DIR
         self.max_upload_bytes = 50 * 1024 * 1024
+        self.api_gate = FifoGate(4)
 
-    def attach(self, *, api_app: Any, blobs: Any, web_dir: Path, max_upload_bytes: int) -> None:
+    def attach(
+        self,
+        *,
+        api_app: Any,
+        blobs: Any,
+        web_dir: Path,
+        max_upload_bytes: int,
+        api_concurrency: int = 4,
+    ) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway
 
@@ -52,6 +100,7 @@ class LocalServer(ThreadingHTTPServer):
         self.blobs = blobs
         self.web_dir = web_dir
         self.max_upload_bytes = max_upload_bytes
+        self.api_gate = FifoGate(api_concurrency)
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -149,7 +198,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._send(answer[0], answer[1], b"")
                 return
         try:
-            response = self.server.gateway.handle_request(method, self.path, headers, body)
+            with self.server.api_gate:
+                response = self.server.gateway.handle_request(method, self.path, headers, body)
         except LocalGatewayException as error:
             self._send(error.CODE, dict(error.headers), error.body or b"")
             return

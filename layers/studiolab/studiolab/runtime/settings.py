@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     public_url: str | None = None  # base of signed blob URLs; default http://host:port
     workers: int = Field(default=2, ge=0, le=64)
+    # API requests run through the app at once (more wait, first come first served): see
+    # runtime/server.py FifoGate for why a few beat one thread per connection
+    api_concurrency: int = Field(default=4, ge=1, le=256)
     web_dir: Path | None = None  # static UI; default: the repo's web/ folder
     # Bearer token of the local API; required when `host` is not a loopback address.
     token: SecretStr | None = None
