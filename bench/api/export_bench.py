@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.api.busy import busy_cpus
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results" / "api-export.md"
 TARGET_RATIO = 1.2
@@ -198,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline", type=Path, default=None, help="an older studiolab first on PYTHONPATH"
     )
+    parser.add_argument(
+        "--busy-cpus", type=int, default=0, help="processes spinning while it measures"
+    )
     args = parser.parse_args(argv)
     if args.child_export:
         child_export(Path(args.child_export[0]), args.child_export[1])
@@ -230,19 +235,8 @@ def run(args: argparse.Namespace, workdir: Path, zip_bin: str) -> int:
     ours: list[Sample] = []
     theirs: list[Sample] = []
     before: list[Sample] = []
-    for _ in range(args.repeat):
-        zip_out = workdir / "zip-out.zip"
-        zip_out.unlink(missing_ok=True)
-        sample, _ = measure([zip_bin, "-0", "-r", "-q", str(zip_out), "raw"], raw_root)
-        sample.extra = {"bytes": zip_out.stat().st_size}
-        theirs.append(sample)
-        zip_out.unlink()
-
-        if args.baseline is not None:
-            parts = [str(args.baseline.resolve()), os.environ.get("PYTHONPATH", "")]
-            path = os.pathsep.join(part for part in parts if part)
-            before.append(export_once(workdir, raw_root, os.environ | {"PYTHONPATH": path}))
-        ours.append(export_once(workdir, raw_root, None))
+    with busy_cpus(args.busy_cpus):
+        measure_rounds(args, workdir, raw_root, zip_bin, ours, theirs, before)
 
     pair_ratios = sorted(o.wall_s / t.wall_s for o, t in zip(ours, theirs, strict=True))
     best_ours = min(s.wall_s for s in ours)
@@ -258,6 +252,31 @@ def run(args: argparse.Namespace, workdir: Path, zip_bin: str) -> int:
     args.out.write_text(report)
     print(report)
     return 0
+
+
+def measure_rounds(
+    args: argparse.Namespace,
+    workdir: Path,
+    raw_root: Path,
+    zip_bin: str,
+    ours: list[Sample],
+    theirs: list[Sample],
+    before: list[Sample],
+) -> None:
+    """`--repeat` rounds of zip -0, then "before" (with --baseline), then "after"."""
+    for _ in range(args.repeat):
+        zip_out = workdir / "zip-out.zip"
+        zip_out.unlink(missing_ok=True)
+        sample, _ = measure([zip_bin, "-0", "-r", "-q", str(zip_out), "raw"], raw_root)
+        sample.extra = {"bytes": zip_out.stat().st_size}
+        theirs.append(sample)
+        zip_out.unlink()
+
+        if args.baseline is not None:
+            parts = [str(args.baseline.resolve()), os.environ.get("PYTHONPATH", "")]
+            path = os.pathsep.join(part for part in parts if part)
+            before.append(export_once(workdir, raw_root, os.environ | {"PYTHONPATH": path}))
+        ours.append(export_once(workdir, raw_root, None))
 
 
 def export_once(workdir: Path, raw_root: Path, env: dict[str, str] | None) -> Sample:
@@ -317,6 +336,8 @@ def render(
     extra_args = f" --workdir {args.workdir}" if args.workdir else ""
     if args.baseline:
         extra_args += f" --baseline {args.baseline}"
+    if args.busy_cpus:
+        extra_args += f" --busy-cpus {args.busy_cpus}"
     setup = f"set-up {prepare_s:.0f} s" if prepare_s >= 1 else "set-up reused from --workdir"
 
     def met(ok: bool) -> str:
@@ -332,6 +353,7 @@ Date: {dt.datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
 Machine: {machine()}; Python {platform.python_version()}; {zip_version.strip()}
 Load average (1 min) during the run: {load} (the machine is shared: other sessions' tests
 and benchmarks may run at the same time, so single runs vary; best-of-N is compared)
+Competing load set by the benchmark: {args.busy_cpus} spinning process(es) (`--busy-cpus`)
 Command: `python -m bench.api.export_bench --items {args.items} --repeat {args.repeat}{extra_args}`
 (`make bench-api-export`)
 

@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from bench.api.busy import busy_cpus
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "bench" / "results"
 TARGET_P95_MS = 50.0
@@ -412,6 +414,9 @@ def write_report(path: Path, run: dict[str, Any]) -> None:
             else "the `next` value and a count of items per reply; each client thread checks"
             " its first page against json.loads (see `page_of`)."
         ),
+        f"- Competing load set by the benchmark: {run.get('busy_cpus', 0)} spinning"
+        " process(es) (`--busy-cpus`); the server's app concurrency"
+        f" (STUDIOLAB_API_CONCURRENCY): {os.environ.get('STUDIOLAB_API_CONCURRENCY', 'default')}.",
         "",
         f"## Result: p95 {overall['p95_ms']:.1f} ms vs target <= {TARGET_P95_MS:.0f} ms:"
         f" **{'met' if met else 'not met'}**",
@@ -464,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured")
     parser.add_argument("--think-ms", type=float, default=0.0, help="pause between requests")
+    parser.add_argument(
+        "--busy-cpus", type=int, default=0, help="processes spinning while it measures"
+    )
     parser.add_argument(
         "--full-json",
         action="store_true",
@@ -538,11 +546,12 @@ def measure(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
                     child,
                 ),
             )
-            server_cpu = time.process_time()
-            client.start()
-            samples, errors, wall_s, answered, client_cpu_s = parent.recv()
-            server_cpu_s = time.process_time() - server_cpu
-            client.join()
+            with busy_cpus(args.busy_cpus):
+                server_cpu = time.process_time()
+                client.start()
+                samples, errors, wall_s, answered, client_cpu_s = parent.recv()
+                server_cpu_s = time.process_time() - server_cpu
+                client.join()
         finally:
             stack.stop()
 
@@ -557,6 +566,7 @@ def measure(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
         "warmup_s": args.warmup,
         "duration_s": args.duration,
         "think_ms": args.think_ms,
+        "busy_cpus": args.busy_cpus,
         "full_json": args.full_json,
         "seed_s": seed_s,
         "summary": summarise(samples, wall_s),
