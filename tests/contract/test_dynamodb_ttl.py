@@ -119,3 +119,24 @@ def test_an_export_losing_its_expiry_loses_its_ttl(dynamodb_env: Any) -> None:
     catalog.update_export(done.model_copy(update={"status": "RUNNING", "expires_at": None}))
 
     assert TTL_ATTRIBUTE not in _record(dynamodb_env, "EXPORT#exp_1")
+
+
+def test_a_failed_export_record_goes_a_grace_period_after_it_failed(dynamodb_env: Any) -> None:
+    catalog = DynamoCatalog(TABLE)
+    export = _stock(catalog)
+    failed_at = T0 + timedelta(minutes=3)
+    failed = catalog.update_export(
+        export.model_copy(
+            update={
+                "status": "FAILED",
+                "error": "BackendError: disk full",
+                "finished_at": failed_at,
+            }
+        )
+    )
+    ttl = _record(dynamodb_env, "EXPORT#exp_1")[TTL_ATTRIBUTE]
+    assert int(ttl["N"]) == int((failed_at + EXPORT_TTL_GRACE).timestamp())
+
+    # rebuilt (a retried job): running again, no ttl until it ends
+    catalog.update_export(failed.model_copy(update={"status": "RUNNING", "finished_at": None}))
+    assert TTL_ATTRIBUTE not in _record(dynamodb_env, "EXPORT#exp_1")

@@ -7,8 +7,9 @@ in place as attributes of their own - `st` (status), `c_<counter>` (numbers, for
 
 Ephemeral records also carry the table's TTL attribute (table_schema.TTL_ATTRIBUTE, epoch
 seconds): exports, EXPORT_TTL_GRACE after their zip's `expires_at`, so GET /v1/exports/{id}
-still answers EXPIRED for a while before DynamoDB deletes the record. Every put rewrites it
-(an export without `expires_at` - pending, running, failed - carries none)."""
+still answers EXPIRED for a while before DynamoDB deletes the record; failed exports (no zip)
+EXPORT_TTL_GRACE after they failed, time enough to read why. Every put rewrites it (a pending
+or running export carries none, so a failed export being rebuilt loses it)."""
 
 from __future__ import annotations
 
@@ -119,8 +120,13 @@ def ttl_seconds(moment: datetime) -> int:
 
 
 def export_expiry(export: Export) -> datetime | None:
-    """An export record goes EXPORT_TTL_GRACE after its zip expired; never while unfinished."""
-    return None if export.expires_at is None else export.expires_at + EXPORT_TTL_GRACE
+    """An export record goes EXPORT_TTL_GRACE after its zip expired, or after it failed;
+    never while unfinished."""
+    if export.expires_at is not None:
+        return export.expires_at + EXPORT_TTL_GRACE
+    if export.status == "FAILED" and export.finished_at is not None:
+        return export.finished_at + EXPORT_TTL_GRACE
+    return None
 
 
 def project_children_pk(project_id: str, kind: str) -> str:
