@@ -6,8 +6,8 @@ One thread per connection reads requests and writes replies (socket waits, GIL r
 at most `api_concurrency` of them run the API app at a time, admitted first come first served
 (FifoGate). The app is CPU work under one GIL: 50 connection threads all inside it hand the
 GIL around in no particular order, so every request is slower and the unlucky ones much
-slower (items list, 50 back-to-back clients: p95 63 ms, 1,420 req/s; behind a 4-slot gate
-37 ms, 1,690 req/s - bench/results/api-list.md)."""
+slower (items list, 50 back-to-back clients, medians of 3 runs: p95 70 ms at 1,290 req/s;
+behind a 4-slot gate 40 ms at 1,550 req/s - bench/results/api-list.md)."""
 
 from __future__ import annotations
 
