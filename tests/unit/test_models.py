@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
 
 from studiolab.domain.errors import IllegalTransition, InvalidInput
 from studiolab.domain.models import (
@@ -211,3 +212,13 @@ def test_item_filter_semantics() -> None:
     assert ItemFilter(model_present=False).matches(bare)
     assert not ItemFilter(pose_view="front").matches(bare)
     assert not ItemFilter(crawler_id="cr_2").matches(item)
+
+
+def test_models_are_frozen_a_change_is_a_copy() -> None:
+    # The SQLite catalog's read cache hands one model object to concurrent readers: an
+    # assignment by one of them would change what the others read.
+    crawler = Crawler.model_validate(crawler_data())
+    with pytest.raises(ValidationError, match="frozen"):
+        crawler.name = "other"  # type: ignore[misc]
+    renamed = crawler.model_copy(update={"name": "other"})
+    assert (crawler.name, renamed.name) == ("skirts", "other")

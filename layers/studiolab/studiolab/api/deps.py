@@ -140,9 +140,9 @@ def item_page_json(
 class _ItemJson:
     """Item object -> its JSON (pydantic-core, as `TypeAdapter(list[Item])` writes each
     element), remembered while the object lives: entries are keyed by id() and hold a weak
-    reference, whose callback drops the entry when the item is collected. Items are not
-    changed in place (the code base copies with `model_copy(update=...)`), so an object's JSON
-    does not change while it lives."""
+    reference, whose callback drops the entry when the item is collected. Items are frozen
+    (DomainModel; changes make a copy with `model_copy(update=...)`), so an object's JSON does
+    not change while it lives."""
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[weakref.KeyedRef[int, Item], bytes]] = {}

@@ -10,8 +10,8 @@ an entity id to (the document text it was validated from, the model). A read who
 exactly that text gets the cached model (an equal document validates to an equal model, so
 nothing can go stale: any write, by any thread or process, changes the text); any other text
 is validated and replaces the entry. Models handed out may therefore be shared between
-readers: entities are never changed in place here or by the services (`model_copy(update=)`
-makes a new one), and callers must keep it so."""
+readers: domain models are frozen (DomainModel: assigning a field raises; `model_copy(update=)`
+makes a new one), and their lists and dicts are never changed in place either."""
 
 from __future__ import annotations
 

@@ -22,9 +22,11 @@ EntityId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 
 
 class DomainModel(BaseModel):
-    """Unknown fields are refused (a typo is an error, not silently dropped)."""
+    """Unknown fields are refused (a typo is an error, not silently dropped). Frozen: a change
+    is a copy (`model_copy(update=...)`), so a model object can be shared - the SQLite
+    catalog's read cache hands the same object to concurrent readers."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
 M = TypeVar("M", bound=BaseModel)
