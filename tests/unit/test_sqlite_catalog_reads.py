@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from studiolab.adapters.local import sqlite_catalog
-from studiolab.adapters.local.sqlite_catalog import SqliteCatalog, _LoadCache, _page_rows
+from studiolab.adapters.local import sqlite_reads
+from studiolab.adapters.local.sqlite_catalog import SqliteCatalog
 from studiolab.adapters.local.sqlite_catalog_schema import ITEMS
 from studiolab.adapters.local.sqlite_db import SqliteDatabase
+from studiolab.adapters.local.sqlite_reads import LoadCache, page_rows
 from studiolab.domain.models import Item, ItemFilter
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -94,14 +95,14 @@ def test_any_change_of_the_stored_document_is_read(tmp_path: Path, db: SqliteDat
 
 
 def test_the_cache_is_bounded() -> None:
-    cache: _LoadCache[Item] = _LoadCache(ITEMS, size=3)
+    cache: LoadCache[Item] = LoadCache(ITEMS, size=3)
     docs = {f"it_{i:03d}": _item(i).model_dump_json() for i in range(5)}
     for entity_id, doc in docs.items():
         cache.load(entity_id, doc)
     assert len(cache._entries) == 3
     assert list(cache._entries) == ["it_002", "it_003", "it_004"]  # first in, first out
     assert cache.load("it_004", docs["it_004"]) is cache.load("it_004", docs["it_004"])
-    assert sqlite_catalog.CACHE_ENTRIES >= 1000
+    assert sqlite_reads.CACHE_ENTRIES >= 1000
 
 
 def test_page_rows_falls_back_when_the_aggregate_order_is_not_the_listing_order(
@@ -113,11 +114,11 @@ def test_page_rows_falls_back_when_the_aggregate_order_is_not_the_listing_order(
     conn = db.connection()
     plain = "SELECT id, doc, created_at FROM items ORDER BY created_at {0}, id {0} LIMIT ?"
     expected_desc = [(r[0], r[1]) for r in conn.execute(plain.format("DESC"), [10])]
-    assert _page_rows(conn, plain.format("DESC"), [10]) == expected_desc
+    assert page_rows(conn, plain.format("DESC"), [10]) == expected_desc
     # Ascending rows fail the order check: the row-by-row read answers, in its own order.
     expected_asc = [(r[0], r[1]) for r in conn.execute(plain.format("ASC"), [10])]
-    assert _page_rows(conn, plain.format("ASC"), [10]) == expected_asc
+    assert page_rows(conn, plain.format("ASC"), [10]) == expected_asc
     assert (
-        _page_rows(conn, plain.format("DESC").replace("FROM items", "FROM items WHERE 0"), [10])
+        page_rows(conn, plain.format("DESC").replace("FROM items", "FROM items WHERE 0"), [10])
         == []
     )

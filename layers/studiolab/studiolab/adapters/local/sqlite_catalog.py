@@ -3,23 +3,16 @@
 Every write runs inside `SqliteDatabase.transaction()` (BEGIN IMMEDIATE): the check and the
 write it guards happen under the database write lock, so conditional writes, counters and
 "one open run per crawler" stay atomic across threads and processes. A partial unique index
-backs the open-run rule as well. Reads are plain autocommit SELECTs (WAL snapshots).
-
-Reads validate each stored JSON document into its model once: a bounded cache per table maps
-an entity id to (the document text it was validated from, the model). A read whose row holds
-exactly that text gets the cached model (an equal document validates to an equal model, so
-nothing can go stale: any write, by any thread or process, changes the text); any other text
-is validated and replaces the entry. Models handed out may therefore be shared between
-readers: domain models are frozen (DomainModel: assigning a field raises; `model_copy(update=)`
-makes a new one), and their lists and dicts are never changed in place either."""
+backs the open-run rule as well. Reads are plain autocommit SELECTs (WAL snapshots); each
+stored document is validated into its model once and a page is read in one SQLite step
+(sqlite_reads.py)."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from studiolab.adapters.catalog_common import (
     Entity,
@@ -47,6 +40,7 @@ from studiolab.adapters.local.sqlite_catalog_schema import (
     migrate,
 )
 from studiolab.adapters.local.sqlite_db import SqliteDatabase
+from studiolab.adapters.local.sqlite_reads import LoadCache, page_rows
 from studiolab.domain.errors import BackendError, ConcurrentUpdate, Conflict, NotFound
 from studiolab.domain.models import (
     OPEN_STATUSES,
@@ -61,9 +55,6 @@ from studiolab.domain.models import (
 from studiolab.domain.ports import CountScope, Page
 
 E = TypeVar("E", bound=Entity)
-# Validated entities kept per table (see the module docstring). An item with its palette is
-# about 10 KB of Python objects, so the items table's cache holds at most ~40 MB.
-CACHE_ENTRIES = 4096
 _OPEN_VALUES = sorted(status.value for status in OPEN_STATUSES)
 _OPEN_MARKS = ", ".join("?" for _ in _OPEN_VALUES)
 
@@ -76,79 +67,11 @@ def _backend_errors() -> Iterator[None]:
         raise BackendError(f"catalog database error: {error}") from error
 
 
-class _LoadCache(Generic[E]):
-    """id -> (document text, model validated from it): a read of the same text skips the
-    validation. First-in first-out past `size` entries (evictions take a lock, lookups and
-    inserts none)."""
-
-    def __init__(self, table: Table[E], size: int = CACHE_ENTRIES) -> None:
-        self._table = table
-        self._size = size
-        self._entries: dict[str, tuple[str, E]] = {}
-        self._lock = threading.Lock()
-
-    def load(self, entity_id: str, doc: str) -> E:
-        entry = self._entries.get(entity_id)
-        if entry is not None and entry[0] == doc:
-            return entry[1]
-        entity = self._table.load(doc)
-        entries = self._entries
-        entries[entity_id] = (doc, entity)  # a known id keeps its place in the order
-        if len(entries) > self._size:
-            with self._lock:
-                while len(entries) > self._size:
-                    try:
-                        del entries[next(iter(entries))]
-                    except (KeyError, RuntimeError, StopIteration):  # changed meanwhile
-                        break
-        return entity
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-_SEP = "\x1f"  # in neither ids (EntityId pattern), time keys nor JSON text (escaped there)
-
-
-def _page_rows(conn: sqlite3.Connection, sql: str, args: list[Any]) -> list[tuple[str, str]]:
-    """(id, doc) of the rows of `sql` (SELECT id, doc, created_at ... ORDER BY created_at
-    DESC, id DESC LIMIT ?), read in one step: the page is aggregated into one row by SQLite.
-    sqlite3 releases the GIL around every step, so reading a 50-row page row by row hands
-    the GIL to other threads up to 51 times; under concurrent requests each hand-back is a
-    wait. group_concat's order over the ordered subquery is not guaranteed by SQLite
-    (before 3.44), so it is checked and the plain row-by-row read is the fallback."""
-    row = conn.execute(
-        "SELECT count(*), group_concat(id, char(31)), group_concat(created_at, char(31)),"  # noqa: S608
-        f" group_concat(length(doc)), group_concat(doc, '') FROM ({sql})",
-        args,
-    ).fetchone()
-    count, ids, times, lengths, docs = row
-    if not count:
-        return []
-    id_list = ids.split(_SEP)
-    time_list = times.split(_SEP)
-    sizes = [int(size) for size in lengths.split(",")]
-    keys = list(zip(time_list, id_list, strict=False))
-    if (
-        len(id_list) == len(time_list) == len(sizes) == count
-        and sum(sizes) == len(docs)
-        and all(keys[i] > keys[i + 1] for i in range(count - 1))
-    ):
-        out: list[tuple[str, str]] = []
-        start = 0
-        for entity_id, size in zip(id_list, sizes, strict=True):
-            out.append((entity_id, docs[start : start + size]))
-            start += size
-        return out
-    return [(r[0], r[1]) for r in conn.execute(sql, args).fetchall()]
-
-
 class SqliteCatalog:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
-        self._caches: dict[str, _LoadCache[Any]] = {
-            table.name: _LoadCache(table) for table in (PROJECTS, CRAWLERS, RUNS, ITEMS, EXPORTS)
+        self._caches: dict[str, LoadCache[Any]] = {
+            table.name: LoadCache(table) for table in (PROJECTS, CRAWLERS, RUNS, ITEMS, EXPORTS)
         }
         with _backend_errors():
             db.ensure_schema(SCHEMA)
@@ -372,7 +295,7 @@ class SqliteCatalog:
         ).fetchone()
         if row is None:
             return None
-        cache: _LoadCache[E] = self._caches[table.name]
+        cache: LoadCache[E] = self._caches[table.name]
         return cache.load(entity_id, row[0])
 
     def _read_for_update(self, conn: sqlite3.Connection, table: Table[E], entity: E) -> E:
@@ -472,7 +395,7 @@ class SqliteCatalog:
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         with _backend_errors():
             conn = self._db.connection()
-            rows = _page_rows(conn, sql, [*args, limit + 1])
+            rows = page_rows(conn, sql, [*args, limit + 1])
         load = self._caches[table.name].load
         entities: list[E] = [load(row[0], row[1]) for row in rows[:limit]]
         next_cursor = None
