@@ -181,7 +181,8 @@ def test_guard_dns_failures_and_timeouts_are_dns_errors() -> None:
     with pytest.raises(DnsError) as caught:
         SsrfGuard(resolver=hanging).check_url("http://slow-dns.test/", timeout=0.2)
     release.set()
-    assert time.monotonic() - started < 1 and "within" in caught.value.message
+    # gave up at its 0.2 s timeout, not when the resolver answered after 5 s
+    assert time.monotonic() - started < 3 and "within" in caught.value.message
 
 
 def test_guard_caches_lookups_and_never_resolves_ip_literals() -> None:

@@ -26,12 +26,14 @@ def statuses(shop: DemoShop, targets: list[str]) -> list[int]:
 
 
 def test_no_faults_unless_enabled(shop: DemoShop) -> None:
-    plan = FaultPlan.build(shop.catalog, 7, 0.2)
+    plan = FaultPlan.build(shop.catalog, 7, slow_seconds=3.0)
     assert shop.faults is None
     targets = [t for t in fault_targets(plan) if not any(h in t for h in plan.missing)]
-    started = time.monotonic()
     assert set(statuses(shop, targets)) == {200}
-    assert time.monotonic() - started < 1.5  # no slow page either
+    for handle in plan.slow:  # with faults on these would take 3 s each
+        started = time.monotonic()
+        assert statuses(shop, [f"/products/{handle}"]) == [200]
+        assert time.monotonic() - started < 1.5
     assert not any(h in Client(shop.url).get("/sitemap_products_1.xml").text for h in plan.missing)
 
 
