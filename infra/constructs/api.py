@@ -275,6 +275,18 @@ class HttpApi(Construct):
                 response_headers=headers,
                 templates={"application/json": body % code},
             )
+        # No resource or method matches: API Gateway says 403 "Missing Authentication Token";
+        # the API (and `studiolab up`) says 404 not_found.
+        self.rest_api.add_gateway_response(
+            "NoRoute",
+            type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            status_code="404",
+            response_headers=headers,
+            templates={
+                "application/json": '{"error": {"code": "not_found", "message": '
+                '"no route for $context.httpMethod $context.path"}}'
+            },
+        )
 
 
 def _ack_public(method: apigw.Method, reason: str) -> None:

@@ -236,3 +236,36 @@ def test_the_servers_own_413_carries_cors_headers(served: str) -> None:
     status, headers, _ = _oversized_post(served, "https://x.example")
     assert status == 413 and "Access-Control-Allow-Origin" not in headers
     assert headers["Vary"] == "Origin"
+
+
+def _reply(base: str, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
+    request = urllib.request.Request(base + path, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status, reply.headers, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read())
+
+
+def test_an_unknown_path_is_a_404_in_the_api_error_shape(served: str) -> None:
+    """Chalice's LocalGateway (like API Gateway) answers a path without a route with 403
+    "Missing Authentication Token"; the server answers 404 in the API's error shape, with
+    CORS headers, as the stack's gateway response does on AWS."""
+    auth = {"Origin": UI, "Authorization": f"Bearer {TOKEN}"}
+    for path in ("/v1/nonexistent", "/v1/exports/", "/v1/projects/p1/nothing"):
+        status, headers, document = _reply(served, "GET", path, auth)
+        assert status == 404, path
+        assert document == {"error": {"code": "not_found", "message": f"no route for GET {path}"}}
+        assert headers["Access-Control-Allow-Origin"] == UI
+    status, _, document = _reply(served, "GET", "/v1/nonexistent", {})  # no token either
+    assert status == 404 and document["error"]["code"] == "not_found"
+
+
+def test_a_method_the_path_has_no_route_for_is_a_405_in_the_api_error_shape(served: str) -> None:
+    auth = {"Origin": UI, "Authorization": f"Bearer {TOKEN}"}
+    status, headers, document = _reply(served, "PUT", "/v1/projects", auth)
+    assert status == 405
+    assert document["error"]["code"] == "method_not_allowed"
+    assert "PUT" in document["error"]["message"] and "/v1/projects" in document["error"]["message"]
+    assert set(headers["Allow"].split(", ")) == {"GET", "POST"}
+    assert headers["Access-Control-Allow-Origin"] == UI

@@ -115,7 +115,16 @@ def test_cors_preflights_and_gateway_errors_name_the_cloudfront_origin(
         for r in template_json["Resources"].values()
         if r["Type"] == "AWS::ApiGateway::GatewayResponse"
     ]
-    assert {r["ResponseType"] for r in responses} == {"UNAUTHORIZED", "DEFAULT_4XX", "DEFAULT_5XX"}
+    kinds = {r["ResponseType"]: r for r in responses}
+    assert set(kinds) == {
+        "UNAUTHORIZED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "MISSING_AUTHENTICATION_TOKEN",
+    }
+    no_route = kinds["MISSING_AUTHENTICATION_TOKEN"]  # an unknown path: 404, as locally
+    assert no_route["StatusCode"] == "404"
+    assert '"code": "not_found"' in no_route["ResponseTemplates"]["application/json"]
     for response in responses:
         allow = response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
         assert origin in json.dumps(allow)

@@ -50,3 +50,10 @@ class Unauthorized(StudiolabError):
 
     code = "unauthorized"
     http_status = 401
+
+
+class MethodNotAllowed(StudiolabError):
+    """A route exists at the path but not for the method (Chalice's own 405, reshaped)."""
+
+    code = "method_not_allowed"
+    http_status = 405

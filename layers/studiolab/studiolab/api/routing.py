@@ -20,7 +20,7 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 from pydantic import BaseModel
 
-from studiolab.api.errors import Unauthorized, error_response, json_response
+from studiolab.api.errors import MethodNotAllowed, Unauthorized, error_response, json_response
 from studiolab.domain.errors import InvalidInput, PayloadTooLarge
 from studiolab.domain.models import parse
 
@@ -65,6 +65,7 @@ class Api:
 
     def __post_init__(self) -> None:
         self.app.register_middleware(_hold_request, "http")
+        self.app.register_middleware(_method_not_allowed_in_our_shape, "http")
 
     def route(
         self,
@@ -133,6 +134,25 @@ def _hold_request(event: Request, get_response: Callable[[Request], Response]) -
         return get_response(event)
     finally:
         _REQUEST.reset(token)
+
+
+def _method_not_allowed_in_our_shape(
+    event: Request, get_response: Callable[[Request], Response]
+) -> Response:
+    """Middleware: Chalice answers a method the path has no route for itself (405,
+    `{"Code": "MethodNotAllowedError", ...}`); the reply gets the API's error shape, keeping
+    the headers the inner middlewares set (Allow, CORS)."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code != 405 or not isinstance(body, dict):
+        return response
+    if body.get("Code") != "MethodNotAllowedError":
+        return response
+    allowed = str(response.headers.get("Allow", ""))
+    error = MethodNotAllowed(f"{event.method} is not allowed on {event.path} (allowed: {allowed})")
+    reshaped = error_response(error)
+    reshaped.headers = {**response.headers, **reshaped.headers}
+    return reshaped
 
 
 def _parse(app: Chalice, spec: RouteSpec) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import mimetypes
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     # -- API through Chalice's LocalGateway --------------------------------------------
     def _api(self, method: str) -> None:
-        from chalice.local import LocalGatewayException
+        from chalice.local import ForbiddenError, LocalGatewayException
 
         from studiolab.runtime.wiring import get_context
 
@@ -179,15 +180,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             if length > MAX_API_BODY:
                 raise PayloadTooLarge(f"request body over {MAX_API_BODY} bytes")
         except StudiolabError as error:
-            # Refused here, before the Chalice app (and its CORS middleware) runs: the reply
-            # carries the CORS headers itself, so a browser on a listed origin can read the
-            # 413 (or 400) instead of reporting an opaque CORS failure.
-            from studiolab.api.cors import cors_headers
-
             self.close_connection = True  # the request body is left unread
-            document = json.dumps({"error": error.to_dict()}).encode("utf-8")
-            reply_headers = {"Content-Type": "application/json"}
-            self._send(error.http_status, reply_headers | cors_headers(origins, headers), document)
+            self._refuse(error, headers, origins)
             return
         body = self.rfile.read(length) if length else None
         if method == "OPTIONS":  # CORS preflight: LocalGateway would short-circuit it
@@ -200,6 +194,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         try:
             with self.server.api_gate:
                 response = self.server.gateway.handle_request(method, self.path, headers, body)
+        except ForbiddenError:
+            # LocalGateway's "Missing Authentication Token" 403: no route at this path (as
+            # API Gateway says it; the stack maps it to the same 404 there)
+            path = urlsplit(self.path).path
+            self._refuse(NotFound(f"no route for {method} {path}"), headers, origins)
+            return
         except LocalGatewayException as error:
             self._send(error.CODE, dict(error.headers), error.body or b"")
             return
@@ -207,6 +207,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         self._send(response["statusCode"], response["headers"], payload or b"")
+
+    def _refuse(
+        self, error: StudiolabError, headers: dict[str, str], origins: Collection[str]
+    ) -> None:
+        """An error answered here, outside the Chalice app (and its CORS middleware): the
+        reply carries the CORS headers itself, so a browser on a listed origin can read it
+        instead of reporting an opaque CORS failure."""
+        from studiolab.api.cors import cors_headers
+
+        document = json.dumps({"error": error.to_dict()}).encode("utf-8")
+        reply_headers = {"Content-Type": "application/json"}
+        self._send(error.http_status, reply_headers | cors_headers(origins, headers), document)
 
     # -- signed blob URLs --------------------------------------------------------------
     def _blob(self, method: str) -> None:
