@@ -74,6 +74,9 @@ class FifoGate:
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # listen() backlog: socketserver's default of 5 drops the SYNs of a burst of new
+    # connections (a browser opening several, 50 clients starting at once) into 1 s retries
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__((host, port), RequestHandler)
