@@ -11,14 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from studiolab.adapters.http import HttpxFetcher
-from studiolab.crawl.fetch_types import (
-    MB,
-    AcceptKind,
-    Fetcher,
-    FetchError,
-    FetchResult,
-    RetriesExhausted,
-)
+from studiolab.crawl.fetch_errors import FetchError, RetriesExhausted
+from studiolab.crawl.fetch_types import MB, AcceptKind, Fetcher, FetchResult
 from tests.crawl.hostile_server import (
     HTML_OK,
     LATIN1_HTML,

@@ -12,20 +12,17 @@ from email.utils import format_datetime
 import pytest
 
 from studiolab.adapters.http.body import BodyDecoder, gunzip_bounded
-from studiolab.crawl.fetch_types import (
+from studiolab.crawl.fetch_errors import (
     FETCH_ERRORS,
-    MB,
     BodyTooLarge,
     DecodingError,
     DecompressionBomb,
     FetchError,
-    FetchSettings,
     FetchTimeout,
     HttpStatusError,
     RetriesExhausted,
-    detect_encoding,
-    looks_like_image,
 )
+from studiolab.crawl.fetch_types import MB, FetchSettings, detect_encoding, looks_like_image
 from studiolab.crawl.politeness import (
     DomainThrottle,
     backoff_delay,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from studiolab.adapters.http import HttpxFetcher
-from studiolab.crawl.fetch_types import FetchError, RobotsDisallowed
+from studiolab.crawl.fetch_errors import FetchError, RobotsDisallowed
 from tests.crawl.hostile_server import (
     FakeClock,
     HostileServer,

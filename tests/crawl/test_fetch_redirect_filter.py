@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from studiolab.adapters.http import HttpxFetcher
-from studiolab.crawl.fetch_types import FetchSettings, OffsiteRedirect
+from studiolab.crawl.fetch_errors import OffsiteRedirect
+from studiolab.crawl.fetch_types import FetchSettings
 from studiolab.domain.models import Crawler
 from tests.crawl.hostile_server import (
     PNG_1X1,

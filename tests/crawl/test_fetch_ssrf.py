@@ -20,7 +20,7 @@ import pytest
 
 from studiolab.adapters.http import HttpxFetcher
 from studiolab.adapters.http.pinned import PinnedBackend, PinnedTransport
-from studiolab.crawl.fetch_types import DnsError, FetchError, SsrfBlocked
+from studiolab.crawl.fetch_errors import DnsError, FetchError, SsrfBlocked
 from studiolab.crawl.ssrf import AllowList, HostPattern, SsrfGuard, blocked_reason
 from tests.crawl.hostile_server import (
     HostileServer,

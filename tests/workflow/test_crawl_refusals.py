@@ -11,14 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from studiolab.adapters.http.httpx_fetcher import HttpxFetcher
-from studiolab.crawl.fetch_types import (
-    AcceptKind,
-    FetchError,
-    FetchResult,
-    FetchSettings,
-    HttpStatusError,
-    OffsiteRedirect,
-)
+from studiolab.crawl.fetch_errors import FetchError, HttpStatusError, OffsiteRedirect
+from studiolab.crawl.fetch_types import AcceptKind, FetchResult, FetchSettings
 from studiolab.demo import DemoShop
 from studiolab.domain.models import Crawler, RunStatus
 from studiolab.runtime.wiring import AppContext, run_control

@@ -19,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from studiolab.crawl.fetch_types import DnsError, InvalidUrl, SsrfBlocked
+from studiolab.crawl.fetch_errors import DnsError, InvalidUrl, SsrfBlocked
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -25,7 +25,8 @@ import functools
 import re
 from urllib.parse import urlsplit
 
-from studiolab.crawl.fetch_types import Fetcher, FetchError
+from studiolab.crawl.fetch_errors import FetchError
+from studiolab.crawl.fetch_types import Fetcher
 from studiolab.domain.models import Crawler
 from studiolab.services.crawl_extract import PageAnalysis
 from studiolab.services.crawl_state import FrontierEntry, RunState

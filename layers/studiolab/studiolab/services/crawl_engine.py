@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from studiolab.crawl.discover import is_product_url, parse_sitemap, shopify_product_entries
-from studiolab.crawl.fetch_types import Fetcher, FetchError, FetchResult, OffsiteRedirect
+from studiolab.crawl.fetch_errors import FetchError, OffsiteRedirect
+from studiolab.crawl.fetch_types import Fetcher, FetchResult
 from studiolab.crawl.urls import canonicalize
 from studiolab.domain.errors import Conflict, StudiolabError
 from studiolab.domain.models import Crawler, Item, Project, Run, RunStatus

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from studiolab.crawl.fetch_types import Fetcher, FetchError, FetchResult
+from studiolab.crawl.fetch_errors import FetchError
+from studiolab.crawl.fetch_types import Fetcher, FetchResult
 from studiolab.services.crawl_memory import CrawlMemory
 from studiolab.services.crawl_state import FrontierEntry, short_hash
 

@@ -12,7 +12,8 @@ import logging
 from dataclasses import replace
 from typing import Any, Literal
 
-from studiolab.crawl.fetch_types import Fetcher, FetchError, OffsiteRedirect
+from studiolab.crawl.fetch_errors import FetchError, OffsiteRedirect
+from studiolab.crawl.fetch_types import Fetcher
 from studiolab.crawl.urls import content_hash
 from studiolab.domain.blobkeys import item_key
 from studiolab.domain.ports import BlobStore, Catalog

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator
 
-from studiolab.crawl.fetch_types import BodyTooLarge, DecodingError, DecompressionBomb
+from studiolab.crawl.fetch_errors import BodyTooLarge, DecodingError, DecompressionBomb
 
 _STEP = 64 * 1024
 _SUPPORTED = ("gzip", "x-gzip", "deflate")

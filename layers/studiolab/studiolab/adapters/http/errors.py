@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from studiolab.adapters.http.pinned import deadline_passed
-from studiolab.crawl.fetch_types import (
+from studiolab.crawl.fetch_errors import (
     FetchConnectionError,
     FetchError,
     FetchTimeout,

@@ -23,16 +23,12 @@ import httpx
 from studiolab.adapters.http.body import BodyDecoder, gunzip_bounded
 from studiolab.adapters.http.errors import Failure, classify
 from studiolab.adapters.http.pinned import PinnedTransport, deadline
-from studiolab.crawl.fetch_types import (
-    ACCEPT_HEADERS,
-    AcceptKind,
+from studiolab.crawl.fetch_errors import (
     BadContentType,
     BodyTooLarge,
     DnsError,
     FetchConnectionError,
     FetchError,
-    FetchResult,
-    FetchSettings,
     HttpStatusError,
     InvalidUrl,
     OffsiteRedirect,
@@ -42,6 +38,12 @@ from studiolab.crawl.fetch_types import (
     SsrfBlocked,
     TlsError,
     TooManyRedirects,
+)
+from studiolab.crawl.fetch_types import (
+    ACCEPT_HEADERS,
+    AcceptKind,
+    FetchResult,
+    FetchSettings,
     detect_encoding,
     looks_like_image,
     mime_of,
