@@ -18,7 +18,7 @@ from typing import Any
 
 from studiolab.demo import Arrival, max_in_window, politeness, start_demo_shop
 from studiolab.domain.models.crawler import Politeness
-from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
+from studiolab.runtime.site_crawl import CrawlOptions, SiteCrawl
 
 # Requests leave our throttle exactly `limit` apart; the shop logs them when it has read the
 # request line, a millisecond or two later or earlier (thread scheduling). Windows are

@@ -3,7 +3,7 @@
 The shop (2,000 products, no Crawl-delay, no faults) runs in its own process, so neither
 crawler shares a GIL with the server. Both crawlers: concurrency 8 on the one domain, no
 delay, robots.txt obeyed, images off, every product page fetched and its product extracted.
-Ours is `studiolab crawl`'s in-process driver (runtime/cli_crawl.py: the state machine's
+Ours is `studiolab crawl`'s in-process driver (runtime/site_crawl.py: the state machine's
 FetchBatch step called in a loop over a SQLite catalog + filesystem blob store, so catalog
 writes and state persistence are included) with max_items = the shop's product count; Scrapy
 is bench/crawl/scrapy_spider.py via `scrapy runspider`. Rounds alternate ours / Scrapy;
@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
+from studiolab.runtime.site_crawl import CrawlOptions, SiteCrawl
 
 HERE = Path(__file__).resolve().parent
 SPIDER = HERE / "scrapy_spider.py"

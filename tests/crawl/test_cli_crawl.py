@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from studiolab.demo import DemoShop, start_demo_shop
 from studiolab.runtime.cli import main
-from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl, safe_name
+from studiolab.runtime.site_crawl import CrawlOptions, SiteCrawl, safe_name
 
 PRODUCTS = 20
 

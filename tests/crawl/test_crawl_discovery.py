@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from studiolab.crawl.extract.page import load_page
-from studiolab.crawl.fetch_types import FetchError
+from studiolab.crawl.fetch_errors import FetchError
 from studiolab.crawl.links import followable, site_links
 from studiolab.demo import DemoShop, start_demo_shop
 from studiolab.domain.models import Crawler
-from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
+from studiolab.runtime.site_crawl import CrawlOptions, SiteCrawl
 from studiolab.services.crawl_discovery import collection_of, in_scope, products_json_url, seed
 from studiolab.services.crawl_state import RunState
 from tests.crawl.link_shop import FOUND, NEVER, LinkShop, running_link_shop

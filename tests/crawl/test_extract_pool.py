@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from studiolab.demo import DemoShop, start_demo_shop
-from studiolab.runtime.cli_crawl import CrawlOptions, SiteCrawl
+from studiolab.runtime.site_crawl import CrawlOptions, SiteCrawl
 from studiolab.services import crawl_engine, crawl_extract
 from studiolab.services.crawl_extract import (
     ExtractionCrashed,
