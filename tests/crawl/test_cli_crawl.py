@@ -72,6 +72,9 @@ def test_unreachable_site_exits_1(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert (tmp_path / "products.jsonl").read_text() == ""
+    # the user is told why, and what to change
+    assert "last page failure: ssrf_blocked" in result.output
+    assert "127.0.0.1" in result.output and "--allow-host" in result.output
 
 
 def test_stop_keeps_what_was_saved(shop: DemoShop, tmp_path: Path) -> None:

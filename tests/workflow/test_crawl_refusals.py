@@ -71,6 +71,8 @@ def test_offsite_redirects_are_counted_logged_and_do_not_stop_the_run(
     assert run.status is RunStatus.SUCCEEDED, run.error
     assert run.counters.redirects_refused == 2  # the page and the image
     assert run.counters.pages_failed == 1 and run.counters.items == PRODUCTS - 1
+    assert run.status_message.startswith("last page failure: offsite_redirect: ")
+    assert "evil.example" in run.status_message
     warned = [r for r in caplog.records if r.levelno == logging.WARNING and "evil" in r.message]
     assert warned and "refused: redirect" in warned[0].message
 

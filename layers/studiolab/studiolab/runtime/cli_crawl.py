@@ -131,6 +131,10 @@ def crawl_command(
     )
     if summary.error:
         click.echo(f"error: {summary.error}", err=True)
+    if summary.page_failure:
+        click.echo(summary.page_failure, err=True)
+        if "ssrf_blocked" in summary.page_failure:
+            click.echo("(a private or loopback host: --allow-host HOST opens it)", err=True)
     if summary.interrupted:
         sys.exit(130)
     sys.exit(1 if summary.failed else 0)

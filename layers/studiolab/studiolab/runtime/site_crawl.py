@@ -76,6 +76,7 @@ class CrawlSummary:
     expected: int | None = None
     interrupted: bool = False
     error: str | None = None
+    page_failure: str | None = None  # why the last failed page failed (the run's message)
     seconds: float = 0.0
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -224,6 +225,7 @@ class SiteCrawl:
                 run = catalog.get_run(run_id)
                 summary.pages_ok = run.counters.pages_ok
                 summary.pages_failed = run.counters.pages_failed
+                summary.page_failure = run.status_message if run.counters.pages_failed else None
                 summary.expected = run.expected_items
                 if on_progress is not None:
                     on_progress(summary)

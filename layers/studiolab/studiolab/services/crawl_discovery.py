@@ -81,9 +81,9 @@ def seed(state: RunState, crawler: Crawler, fetcher: Fetcher, shopify_limit: int
             # known would break it
             sitemaps = fetcher.sitemaps(f"{site}/")
             state.tally["pages_ok"] += 1
-        except FetchError:
+        except FetchError as error:
             sitemaps = []
-            state.tally["pages_failed"] += 1
+            state.page_failed(error)
         if whole:
             for sitemap in sitemaps or [f"{site}/sitemap.xml"]:
                 if allowed(crawler, sitemap):

@@ -152,7 +152,7 @@ class CrawlEngine:
 
         for entry, result, pending in fetch_in_order(pool, fetcher, entries, memory, prepare):
             if isinstance(result, FetchError):
-                state.tally["pages_failed"] += 1
+                state.page_failed(result)
                 if isinstance(result, OffsiteRedirect):
                     state.tally["redirects_refused"] += 1
                     log.warning("run %s: %s", run_id, result)
@@ -162,7 +162,7 @@ class CrawlEngine:
             try:
                 self._process(state, memory, run, crawler, project, entry, result, pending)
             except ExtractionFailed as error:  # its worker hung or crashed on it: one page
-                state.tally["pages_failed"] += 1
+                state.page_failed(error)
                 log.warning("run %s: %s", run_id, error)
                 continue
             state.tally["pages_ok"] += 1
@@ -177,12 +177,15 @@ class CrawlEngine:
         if done:
             self._remember(run, crawler, state)
         save_state(self.blobs, run_id, state, self._states)
+        fields: dict[str, Any] = {
+            "heartbeat_at": self.clock.now(),
+            "expected_items": self._expected(state, crawler),
+        }
+        if state.page_failure is not None:
+            fields["status_message"] = f"last page failure: {state.page_failure}"[:500]
         self.catalog.update_run(
             run_id,
-            set_fields={
-                "heartbeat_at": self.clock.now(),
-                "expected_items": self._expected(state, crawler),
-            },
+            set_fields=fields,
             add={name: count for name, count in state.tally.items() if count},
         )
         return BatchResult(

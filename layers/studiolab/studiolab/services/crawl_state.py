@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from studiolab.crawl.urls import url_hash
-from studiolab.domain.errors import NotFound
+from studiolab.domain.errors import NotFound, StudiolabError
 from studiolab.domain.ports import BlobStore
 from studiolab.services.crawl_memory import PageRecord
 
@@ -113,6 +113,13 @@ class RunState:
     # the product key + image hashes of the last product a page made (read by the engine).
     tally: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
     made: PageRecord | None = field(default=None, repr=False, compare=False)
+    # ... and why the batch's last failed page failed ("<code>: <message>"), for the run's
+    # status message: a counter alone does not tell a user what to change.
+    page_failure: str | None = field(default=None, repr=False, compare=False)
+
+    def page_failed(self, error: StudiolabError) -> None:
+        self.tally["pages_failed"] += 1
+        self.page_failure = f"{error.code}: {error.message}"
 
     def enqueue(
         self,
@@ -203,7 +210,7 @@ class StateCache:
         if entry is None or entry[0] != raw:
             return None
         state = entry[1]
-        state.tally, state.made = Counter(), None
+        state.tally, state.made, state.page_failure = Counter(), None, None
         return state
 
     def put(self, run_id: str, raw: bytes, state: RunState) -> None:
