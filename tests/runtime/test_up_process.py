@@ -43,7 +43,7 @@ class Up:
 
     def _wait_for_url(self) -> str:
         assert self.process.stdout is not None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine imports slowly
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if "studiolab is up at " in line:
@@ -141,7 +141,7 @@ def test_signed_urls_and_sigkill_loses_no_job(data_dir: Path) -> None:
 
     restarted = Up(data_dir, "--workers", "2")
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while job_statuses(data_dir) != {"done": 1} and time.monotonic() < deadline:
             time.sleep(0.1)
         assert job_statuses(data_dir) == {"done": 1}
