@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from studiolab.adapters.local import fs_blobstore
+from studiolab.adapters.local import fs_blobstore, fs_io
 from studiolab.adapters.local.blob_events import QueuedBlobEvents
 from studiolab.adapters.local.fs_blobstore import INTERNAL_DIR, FilesystemBlobStore
 from studiolab.adapters.local.url_signer import UrlSigner
@@ -261,10 +261,10 @@ def test_put_stream_reads_in_bounded_chunks(store: FilesystemBlobStore) -> None:
             sizes.append(size)
             return super().read(size)
 
-    data = os.urandom(3 * fs_blobstore.COPY_CHUNK + 5)
+    data = os.urandom(3 * fs_io.COPY_CHUNK + 5)
     info = store.put_stream("big.bin", Recording(data))
     assert info.size == len(data) and info.etag == etag(data)
-    assert all(size is not None and 0 < size <= fs_blobstore.COPY_CHUNK for size in sizes)
+    assert all(size is not None and 0 < size <= fs_io.COPY_CHUNK for size in sizes)
     assert len(sizes) >= 4
 
 

@@ -52,7 +52,6 @@ from studiolab.adapters.local.blob_serving import (
 )
 from studiolab.adapters.local.fs_io import (
     _READ_FLAGS,
-    COPY_CHUNK,
     NAME_MAX,
     STREAM_MD5_LIMIT,
     _copy_into,
@@ -67,6 +66,7 @@ from studiolab.adapters.local.fs_io import (
     _prune_empty_dirs,
     _Read,
     _ReadInto,
+    _readinto_via,
     _walk,
 )
 from studiolab.adapters.local.url_signer import UrlSigner
@@ -129,17 +129,14 @@ class FilesystemBlobStore:
     # writes
 
     def put(self, key: str, data: bytes, *, content_type: str | None = None) -> BlobInfo:
-        return self._write(key, io.BytesIO(data).read, content_type)
+        return self._write(key, io.BytesIO(data).readinto, content_type)
 
     def put_stream(
         self, key: str, source: BinaryIO, *, content_type: str | None = None
     ) -> BlobInfo:
-        readinto = _own_readinto(source)
-        if readinto is not None:  # a raw stream: fill one reused buffer, no bytes per chunk
-            return self._write(
-                key, None, content_type, readinto=readinto, md5_limit=STREAM_MD5_LIMIT
-            )
-        return self._write(key, source.read, content_type, md5_limit=STREAM_MD5_LIMIT)
+        # a raw stream fills the reused buffer itself; any other is read and copied into it
+        readinto = _own_readinto(source) or _readinto_via(source.read)
+        return self._write(key, readinto, content_type, md5_limit=STREAM_MD5_LIMIT)
 
     def delete(self, key: str) -> None:
         self._delete(self._path(key), key)
@@ -239,9 +236,8 @@ class FilesystemBlobStore:
             raise InvalidInput("Content-Length is required", fields={"Content-Length": "missing"})
         if content_length > max_bytes:
             raise PayloadTooLarge(f"{content_length} bytes is more than the {max_bytes} allowed")
-        return self._write(
-            key, exact_reader(body, content_length), signed.content_type or content_type
-        )
+        reader = _readinto_via(exact_reader(body, content_length))
+        return self._write(key, reader, signed.content_type or content_type)
 
     # internals
 
@@ -355,16 +351,15 @@ class FilesystemBlobStore:
     def _write(
         self,
         key: str,
-        read: _Read | None,
+        readinto: _ReadInto,
         content_type: str | None,
         *,
-        readinto: _ReadInto | None = None,
         md5_limit: int | None = None,
     ) -> BlobInfo:
-        """Copy `read` (chunks of at most COPY_CHUNK bytes) or `readinto` (one reused
-        COPY_CHUNK buffer) into the object, atomically. The ETag is the MD5 of the bytes
-        unless the object is over `md5_limit` (put_stream: S3's multipart threshold), when
-        it is S3's multipart shape made from the file's identity (fs_io._multipart_etag)."""
+        """Copy `readinto` (one reused COPY_CHUNK buffer) into the object, atomically. The
+        ETag is the MD5 of the bytes unless the object is over `md5_limit` (put_stream: S3's
+        multipart threshold), when it is S3's multipart shape made from the file's identity
+        (fs_io._multipart_etag)."""
         target = self._path(key)
         content_type = default_content_type(key, content_type)
         # Our own I/O failures (disk full, permissions) become BackendError; the source's
@@ -376,20 +371,8 @@ class FilesystemBlobStore:
             digest = hashlib.md5(usedforsecurity=False)
             limit = sys.maxsize if md5_limit is None else md5_limit
             with os.fdopen(fd, "wb") as out:
-                if readinto is not None:
-                    hashed = _copy_into(readinto, digest, out.fileno(), key, md5_limit=limit)
-                else:
-                    assert read is not None
-                    written = 0
-                    while chunk := read(COPY_CHUNK):
-                        written += len(chunk)
-                        if written <= limit:
-                            digest.update(chunk)
-                        with _os_errors(key):
-                            out.write(chunk)
-                    hashed = written <= limit
+                hashed = _copy_into(readinto, digest, out.fileno(), key, md5_limit=limit)
                 with _os_errors(key):
-                    out.flush()
                     os.fsync(out.fileno())
             with _os_errors(key):
                 st = temp.stat()

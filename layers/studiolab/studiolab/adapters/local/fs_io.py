@@ -148,6 +148,17 @@ def _copy_into(
     return hashed
 
 
+def _readinto_via(read: _Read) -> _ReadInto:
+    """A readinto over a source that only reads: each chunk is copied into the buffer."""
+
+    def readinto(view: memoryview) -> int:
+        chunk = read(len(view)) or b""  # None (nothing yet) ends the copy, as read() did
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    return readinto
+
+
 def _fill(readinto: _ReadInto, view: memoryview, key: str) -> int:
     count = readinto(view)
     if count is None:
