@@ -5,38 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from studiolab.domain.blobkeys import item_key
-from studiolab.domain.models import Item, ItemBlobs, PaletteColor
+from studiolab.domain.models import Item, ItemBlobs
 from studiolab.runtime.wiring import AppContext
-from studiolab.vision.naming import srgb_to_lab
 from tests.api.conftest import Api, assert_error
+from tests.support.palette import single_colour
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 RED = (200, 30, 40)
 BLUE = (30, 60, 200)
 
 
-def colour(rgb: tuple[int, int, int], basic: str) -> PaletteColor:
-    lab = srgb_to_lab(np.array([rgb], dtype=np.uint8))[0]
-    return PaletteColor.model_validate(
-        {
-            "hex": "#" + "".join(f"{v:02x}" for v in rgb),
-            "rgb": rgb,
-            "lab": tuple(float(v) for v in lab),
-            "fraction": 1.0,
-            "name": basic.lower(),
-            "basic": basic,
-            "delta_e": 0.0,
-        }
-    )
-
-
 def add_items(ctx: AppContext, pid: str, colours: list[str], **fields: Any) -> list[str]:
     ids = []
     for index, name in enumerate(colours):
-        palette = [colour(RED, "Red") if name == "red" else colour(BLUE, "Blue")]
+        palette = [single_colour(RED, "Red") if name == "red" else single_colour(BLUE, "Blue")]
         item = Item(
             id=f"it_{pid[-4:]}{index:03d}",
             project_id=pid,

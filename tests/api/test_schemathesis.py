@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -28,13 +27,13 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from studiolab.domain.models import Item, PaletteColor, PersonTags, Run
+from studiolab.domain.models import Item, PersonTags, Run
 from studiolab.domain.models.run import RunStatus
 from studiolab.runtime.local_stack import LocalStack
 from studiolab.runtime.server import API_APP_PATH
 from studiolab.runtime.settings import load_settings
 from studiolab.runtime.wiring import load_module
-from studiolab.vision.naming import srgb_to_lab
+from tests.support.palette import single_colour
 
 MAX_EXAMPLES = 25
 ROUTES = [(route.method, route.path) for route in load_module(API_APP_PATH).api.routes]
@@ -69,21 +68,6 @@ def _post(base: str, path: str, body: dict[str, Any], status: int = 201) -> dict
         return dict(json.loads(reply.read()))
 
 
-def _colour(rgb: tuple[int, int, int], basic: str) -> PaletteColor:
-    lab = srgb_to_lab(np.array([rgb], dtype=np.uint8))[0]
-    return PaletteColor.model_validate(
-        {
-            "hex": "#" + "".join(f"{v:02x}" for v in rgb),
-            "rgb": rgb,
-            "lab": tuple(float(v) for v in lab),
-            "fraction": 1.0,
-            "name": basic.lower(),
-            "basic": basic,
-            "delta_e": 0.0,
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     settings_ = load_settings(
@@ -114,7 +98,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                 crawler_id=crawler["id"],
                 attribute="dress.maxi",
                 state="done",
-                palette=[_colour(rgb, basic)],
+                palette=[single_colour(rgb, basic)],
                 person=PersonTags(present=True, confidence=0.9, view="front", framing="full_body"),
                 created_at=NOW + timedelta(seconds=index),
                 updated_at=NOW,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import numpy as np
 import pytest
 
 from studiolab.adapters.aws.dynamodb_catalog import DynamoCatalog
@@ -25,15 +24,15 @@ from studiolab.adapters.local.sqlite_catalog import SqliteCatalog
 from studiolab.adapters.local.sqlite_db import SqliteDatabase
 from studiolab.adapters.local.url_signer import UrlSigner
 from studiolab.domain.blobkeys import item_key
-from studiolab.domain.models import Item, ItemBlobs, ItemFilter, PaletteColor, Project
+from studiolab.domain.models import Item, ItemBlobs, ItemFilter, Project
 from studiolab.domain.models.export import Export, NearFilter
 from studiolab.domain.ports import BlobStore, Catalog
 from studiolab.exports import builder
 from studiolab.services.exports import get_export_view, request_export, run_export
 from studiolab.services.items import ItemService, NearColour
-from studiolab.vision.naming import srgb_to_lab
 from tests.contract.catalog_fixtures import TABLE, dynamodb_env  # noqa: F401 (fixture)
 from tests.exports.helpers import NOW, FakeClock, RecordingJobs, SeqIds
+from tests.support.palette import single_colour
 
 BUCKET = "studiolab-export-near"
 RED = (200, 30, 40)
@@ -67,21 +66,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     s3_blobs = S3BlobStore(BUCKET, client=s3)
     assert s3_blobs.read_ahead > 0  # the export reads blobs through its thread pool
     yield Backend("aws", DynamoCatalog(TABLE), s3_blobs)
-
-
-def colour(rgb: tuple[int, int, int], basic: str) -> PaletteColor:
-    lab = srgb_to_lab(np.array([rgb], dtype=np.uint8))[0]
-    return PaletteColor.model_validate(
-        {
-            "hex": "#" + "".join(f"{v:02x}" for v in rgb),
-            "rgb": rgb,
-            "lab": tuple(float(v) for v in lab),
-            "fraction": 1.0,
-            "name": basic.lower(),
-            "basic": basic,
-            "delta_e": 0.0,
-        }
-    )
 
 
 # (palette, attribute) of each item; None = no palette (never near anything)
@@ -122,7 +106,7 @@ def fill(catalog: Catalog, blobs: BlobStore) -> None:
                 attribute=attribute,
                 blobs=ItemBlobs(raw=raw),
                 state="done",
-                palette=[colour(rgb, basic) for rgb, basic in palette or []],
+                palette=[single_colour(rgb, basic) for rgb, basic in palette or []],
                 created_at=NOW + timedelta(seconds=index),
                 updated_at=NOW,
             )
