@@ -1,9 +1,11 @@
-"""A local AppContext on a tmp dir, installed for the Chalice app, and a JSON test client."""
+"""A local AppContext on a tmp dir, installed for the Chalice app, and a JSON test client;
+`serving` for tests over real HTTP."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from studiolab.runtime.local_stack import LocalStack
 from studiolab.runtime.server import load_api_app
 from studiolab.runtime.settings import load_settings
 from studiolab.runtime.wiring import AppContext, build_context, install
@@ -96,3 +99,17 @@ def assert_error(reply: Reply, status: int, code: str | None = None) -> dict[str
     if code is not None:
         assert error["code"] == code, error
     return dict(error)
+
+
+@contextmanager
+def serving(data_dir: Path, **settings: Any) -> Iterator[tuple[LocalStack, str]]:
+    """`studiolab up`'s stack on a free 127.0.0.1 port (no segmentation model, no workers
+    unless `settings` say otherwise), served in the background; its base URL."""
+    chosen = {"workers": 0, "segment_model": "none"} | settings
+    running = LocalStack(load_settings(mode="local", data_dir=data_dir, port=0, **chosen))
+    base = running.start()
+    running.serve_in_background()
+    try:
+        yield running, base
+    finally:
+        running.stop()

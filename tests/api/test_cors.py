@@ -18,11 +18,10 @@ from chalice.test import Client
 
 from studiolab.api.cors import preflight
 from studiolab.domain.errors import ConfigError
-from studiolab.runtime.local_stack import LocalStack
 from studiolab.runtime.server import MAX_API_BODY, load_api_app
 from studiolab.runtime.settings import load_settings
 from studiolab.runtime.wiring import install
-from tests.api.conftest import make_context
+from tests.api.conftest import make_context, serving
 
 UI = "https://d111111abcdef8.cloudfront.net"
 DEV = "http://localhost:5173"
@@ -158,22 +157,8 @@ def test_bad_origins_stop_start_up_naming_the_variable() -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    settings = load_settings(
-        mode="local",
-        data_dir=tmp_path / "data",
-        port=0,
-        workers=0,
-        segment_model="none",
-        token=TOKEN,
-        cors_origins=UI,
-    )
-    stack = LocalStack(settings)
-    base = stack.start()
-    stack.serve_in_background()
-    try:
+    with serving(tmp_path / "data", token=TOKEN, cors_origins=UI) as (_, base):
         yield base
-    finally:
-        stack.stop()
 
 
 def test_cors_over_real_http_with_a_token(served: str) -> None:

@@ -22,7 +22,7 @@ from studiolab.api.deps import item_page_json
 from studiolab.api.routing import Api
 from studiolab.domain.models import Item, PaletteColor, ProductFields
 from studiolab.runtime.local_stack import LocalStack
-from studiolab.runtime.settings import load_settings
+from tests.api.conftest import serving
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 PROJECT = {"name": "P", "shop": "Demo shop", "attribute": "dress.maxi"}
@@ -102,16 +102,8 @@ def test_item_page_json_follows_new_item_objects() -> None:
 # -- real HTTP ---------------------------------------------------------------------------------
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[LocalStack, str]]:
-    settings = load_settings(
-        mode="local", data_dir=tmp_path / "data", port=0, workers=0, segment_model="none"
-    )
-    running = LocalStack(settings)
-    base = running.start()
-    running.serve_in_background()
-    try:
-        yield running, base
-    finally:
-        running.stop()
+    with serving(tmp_path / "data") as running:
+        yield running
 
 
 def _connect(base: str) -> http.client.HTTPConnection:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from studiolab.runtime.local_stack import LocalStack
-from studiolab.runtime.settings import load_settings
+from tests.api.conftest import serving
 from tests.support.images import cutout_png
 
 TOKEN = "http-token-0123456789abcdef"
@@ -37,22 +37,8 @@ def call(
 
 @pytest.fixture
 def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[LocalStack, str]]:
-    extra = getattr(request, "param", {})
-    settings = load_settings(
-        mode="local",
-        data_dir=tmp_path / "data",
-        port=0,
-        workers=2,
-        segment_model="none",
-        **extra,
-    )
-    running = LocalStack(settings)
-    base = running.start()
-    running.serve_in_background()
-    try:
-        yield running, base
-    finally:
-        running.stop()
+    with serving(tmp_path / "data", workers=2, **getattr(request, "param", {})) as served:
+        yield served
 
 
 def test_upload_over_http_flows_through_the_pipeline(stack: tuple[LocalStack, str]) -> None:
