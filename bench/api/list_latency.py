@@ -502,29 +502,36 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
-    """One benchmark run in this process: seed, serve, load from a client process."""
-
+def serve(data_dir: Path) -> tuple[Any, str]:
+    """The `studiolab up` stack (no job workers, no segmentation model) on a free 127.0.0.1
+    port, served in the background; the stack and its base URL."""
     import logging
 
     from studiolab.runtime.local_stack import LocalStack
     from studiolab.runtime.settings import load_settings
 
     logging.basicConfig(level=logging.WARNING)
+    settings = load_settings(
+        mode="local",
+        data_dir=data_dir,
+        host="127.0.0.1",
+        port=0,
+        workers=0,
+        segment_model="none",
+        log_level="WARNING",
+    )
+    stack = LocalStack(settings)
+    base = stack.start()
+    stack.serve_in_background()
+    return stack, base
+
+
+def measure(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
+    """One benchmark run in this process: seed, serve, load from a client process."""
+
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="studiolab-bench-list-") as tmp:
-        settings = load_settings(
-            mode="local",
-            data_dir=Path(tmp) / "data",
-            host="127.0.0.1",
-            port=0,
-            workers=0,
-            segment_model="none",
-            log_level="WARNING",
-        )
-        stack = LocalStack(settings)
-        base = stack.start()
-        stack.serve_in_background()
+        stack, base = serve(Path(tmp) / "data")
         try:
             started = time.perf_counter()
             project_id, crawlers = seed(stack, base, args.items, args.crawlers, random.Random(7))

@@ -59,26 +59,10 @@ STAGES = (
 
 
 def start(items: int) -> tuple[Any, str, str, Any]:
-    import logging
+    from bench.api.list_latency import seed, serve
 
-    from bench.api.list_latency import seed
-    from studiolab.runtime.local_stack import LocalStack
-    from studiolab.runtime.settings import load_settings
-
-    logging.basicConfig(level=logging.WARNING)
     tmp = tempfile.TemporaryDirectory(prefix="studiolab-list-profile-")
-    settings = load_settings(
-        mode="local",
-        data_dir=Path(tmp.name) / "data",
-        host="127.0.0.1",
-        port=0,
-        workers=0,
-        segment_model="none",
-        log_level="WARNING",
-    )
-    stack = LocalStack(settings)
-    base = stack.start()
-    stack.serve_in_background()
+    stack, base = serve(Path(tmp.name) / "data")
     project_id, _ = seed(stack, base, items, 5, random.Random(7))
     return stack, base, project_id, tmp
 
