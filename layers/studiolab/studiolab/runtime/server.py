@@ -85,7 +85,7 @@ class LocalServer(ThreadingHTTPServer):
         self.blobs: Any = None
         self.web_dir: Path = DEFAULT_WEB_DIR
         self.max_upload_bytes = 50 * 1024 * 1024
-        self.api_gate = FifoGate(4)
+        self.api_gate = FifoGate(1)  # until attach() sets the configured size
 
     def attach(
         self,
@@ -94,7 +94,7 @@ class LocalServer(ThreadingHTTPServer):
         blobs: Any,
         web_dir: Path,
         max_upload_bytes: int,
-        api_concurrency: int = 4,
+        api_concurrency: int,
     ) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway
